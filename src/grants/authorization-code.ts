@@ -1,0 +1,242 @@
+import { fromPromise } from 'xstate';
+import { createPkcePair, createState } from '../crypto/pkce.js';
+import { OAuthError, toOAuthError } from '../errors.js';
+import { buildAuthorizationUrl, redirectUriToSend } from '../provider/authorization-url.js';
+import { checkCallback } from '../provider/callback.js';
+import { chooseClientAuth } from '../provider/client-auth.js';
+import { parseProvider } from '../provider/parse.js';
+import type { PkceMethod, Provider } from '../provider/schema.js';
+import { resolveScopes } from '../provider/scopes.js';
+import { buildTokenRequest } from '../provider/token-request.js';
+import { processTokenResponse } from '../provider/token-response.js';
+import { checkUserAgent } from '../provider/user-agent.js';
+import type { ClientSecrets } from '../secrets.js';
+import { sendRequest } from '../services/send.js';
+import type { Services } from '../services/types.js';
+import type { TokenSet } from '../tokens.js';
+import { backoffDelay, canRetry } from './retry.js';
+import { pendingFlowKey, tokensKey } from './storage-keys.js';
+import type { AuthorizationCodeInput } from './types.js';
+
+/** A started flow: what awaitingCallback needs, and all that is persisted while the user is away. */
+export interface PendingFlow {
+  provider: Provider;
+  state: string;
+  authorizationUrl: string;
+  /** The redirect URI as registered; `sentRedirectUri` is it with the state where the provider has no state parameter. */
+  redirectUri: string;
+  sentRedirectUri: string;
+  scopes: string[];
+  codeVerifier?: string;
+  pkceMethod?: PkceMethod;
+  createdAt: number;
+}
+
+export interface AuthorizationCodeContext {
+  input: AuthorizationCodeInput;
+  flow?: PendingFlow;
+  /** Shown while awaiting the callback (ARCHITECTURE: `context.authorizationUrl`, `context.state`). */
+  authorizationUrl?: string;
+  state?: string;
+  code?: string;
+  attempt: number;
+  retryAfterMs?: number;
+  tokens?: TokenSet;
+  storageError?: OAuthError;
+  error?: OAuthError;
+}
+
+/** A pending flow outlives its code lifetime a little, so a late callback says `flow_expired`, not `flow_not_found`. */
+export const PENDING_FLOW_GRACE_MS = 10 * 60_000;
+
+/** The persisted form of a flow that awaits its callback: a machine snapshot's value and context. */
+export interface PendingFlowRecord {
+  value: 'awaitingCallback';
+  context: AuthorizationCodeContext;
+}
+
+function choosePkce(provider: Provider, asked: PkceMethod | undefined): PkceMethod | undefined {
+  const pkce = provider.authorization!.pkce;
+  if (pkce.support === 'unsupported') {
+    if (asked) throw new OAuthError('invalid_configuration', `provider "${provider.id}" does not support PKCE`, { field: 'pkceMethod' });
+    return undefined;
+  }
+  if (asked === 'plain' && pkce.methods.includes('S256')) {
+    throw new OAuthError('invalid_configuration', `PKCE "plain" is refused: provider "${provider.id}" supports S256`, { field: 'pkceMethod' });
+  }
+  const method = asked ?? (pkce.methods.includes('S256') ? 'S256' : undefined);
+  if (method === undefined) {
+    throw new OAuthError('invalid_configuration', `provider "${provider.id}" only allows PKCE "plain"; opt in with pkceMethod: "plain"`, {
+      field: 'pkceMethod',
+    });
+  }
+  if (!pkce.methods.includes(method)) {
+    throw new OAuthError('invalid_configuration', `provider "${provider.id}" does not allow PKCE method "${method}"`, { field: 'pkceMethod' });
+  }
+  return method;
+}
+
+function checkClient(input: AuthorizationCodeInput): string {
+  const client = input.client as Partial<AuthorizationCodeInput['client']> | undefined;
+  if (!client || typeof client.clientId !== 'string' || client.clientId === '') {
+    throw new OAuthError('invalid_configuration', 'client.clientId must be a non-empty string', { field: 'client.clientId' });
+  }
+  if (typeof client.redirectUri !== 'string') {
+    throw new OAuthError('invalid_configuration', 'client.redirectUri is required for the authorization code grant', { field: 'client.redirectUri' });
+  }
+  try {
+    new URL(client.redirectUri);
+  } catch {
+    throw new OAuthError('invalid_configuration', 'client.redirectUri must be an absolute URL', { field: 'client.redirectUri' });
+  }
+  return client.redirectUri;
+}
+
+/** Makes the PKCE pair and state, builds the authorization URL, and saves the pending flow. */
+export async function prepareAuthorization(services: Services, secrets: ClientSecrets, input: AuthorizationCodeInput): Promise<PendingFlow> {
+  const provider = parseProvider(input.provider);
+  const redirectUri = checkClient(input);
+  if (!provider.grants.authorization_code || !provider.authorization) {
+    throw new OAuthError('invalid_configuration', `provider "${provider.id}" does not support the authorization_code grant`, {
+      field: 'provider.grants.authorization_code',
+    });
+  }
+  checkUserAgent(provider, input.client);
+  const auth = chooseClientAuth(provider, secrets);
+  const scopes = resolveScopes(provider, 'authorization_code', input.scopes, auth !== 'none');
+  const pkceMethod = choosePkce(provider, input.pkceMethod);
+  const pkce = pkceMethod ? await createPkcePair(services.random, pkceMethod) : undefined;
+  const state = createState(services.random);
+  const authorizationUrl = buildAuthorizationUrl({
+    provider,
+    clientId: input.client.clientId,
+    redirectUri,
+    scopes,
+    state,
+    ...(pkce ? { pkce } : {}),
+    ...(input.extraParams ? { extraParams: input.extraParams } : {}),
+  });
+  return {
+    provider,
+    state,
+    authorizationUrl,
+    redirectUri,
+    sentRedirectUri: redirectUriToSend(provider, redirectUri, state),
+    scopes,
+    ...(pkce ? { codeVerifier: pkce.verifier, pkceMethod: pkce.method } : {}),
+    createdAt: services.clock.now(),
+  };
+}
+
+export async function savePendingFlow(services: Services, record: PendingFlowRecord): Promise<void> {
+  const flow = record.context.flow!;
+  const key = pendingFlowKey(flow.provider.id, record.context.input.client.clientId, flow.state);
+  try {
+    await services.storage.set(key, JSON.stringify(record), { ttlMs: flow.provider.authorization!.codeLifetimeMs + PENDING_FLOW_GRACE_MS });
+  } catch (error) {
+    throw new OAuthError('storage_error', `could not save the pending flow: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
+export interface ExchangeCodeInput {
+  flow: PendingFlow;
+  client: AuthorizationCodeInput['client'];
+  code: string;
+}
+
+/** Sends the token request as the provider's data says and maps the answer to a TokenSet. */
+export async function exchangeCode(services: Services, secrets: ClientSecrets, input: ExchangeCodeInput, signal?: AbortSignal): Promise<TokenSet> {
+  const { flow, client, code } = input;
+  const { provider } = flow;
+  const request = buildTokenRequest({
+    provider,
+    client,
+    secrets,
+    auth: chooseClientAuth(provider, secrets),
+    grantType: 'authorization_code',
+    params: {
+      code,
+      redirect_uri: provider.token.sendsRedirectUri ? flow.sentRedirectUri : undefined,
+      code_verifier: flow.codeVerifier,
+      code_challenge_method: provider.token.sendsCodeChallengeMethod ? flow.pkceMethod : undefined,
+    },
+  });
+  const response = await sendRequest(services, request, signal);
+  return processTokenResponse(provider, response, services.clock.now());
+}
+
+export interface StoreTokensInput {
+  flow: PendingFlow;
+  clientId: string;
+  key: string | undefined;
+  tokens: TokenSet;
+}
+
+/** Saves the TokenSet and deletes the pending flow: a code is single-use, so is its flow. */
+export async function storeTokens(services: Services, input: StoreTokensInput): Promise<void> {
+  const { flow, clientId } = input;
+  try {
+    await services.storage.set(tokensKey(flow.provider.id, clientId, input.key), JSON.stringify(input.tokens));
+  } catch (error) {
+    throw new OAuthError('storage_error', `the tokens were issued but could not be stored: ${errorMessage(error)}`, { cause: error });
+  }
+  try {
+    await services.storage.delete(pendingFlowKey(flow.provider.id, clientId, flow.state));
+  } catch (error) {
+    throw new OAuthError('storage_error', `the tokens were stored but the pending flow could not be deleted: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
+/** The code of a callback event, or the OAuthError that refuses it (pure: guards and actions share it). */
+export function callbackOutcome(context: AuthorizationCodeContext, event: { type: string; url?: unknown }): { code?: string; error?: OAuthError } {
+  try {
+    return { code: checkCallback(event.url, { provider: context.flow!.provider, state: context.flow!.state }) };
+  } catch (error) {
+    return { error: toOAuthError(error, 'invalid_callback') };
+  }
+}
+
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** The named implementations of authorizationCodeMachine, over the given services and secrets. */
+export function authorizationCodeImplementations(services: Services, secrets: ClientSecrets) {
+  return {
+    actors: {
+      prepareAuthorization: fromPromise<PendingFlowRecord, AuthorizationCodeContext>(async ({ input: context }) => {
+        try {
+          const flow = await prepareAuthorization(services, secrets, context.input);
+          const record: PendingFlowRecord = {
+            value: 'awaitingCallback',
+            context: { ...context, flow, authorizationUrl: flow.authorizationUrl, state: flow.state },
+          };
+          await savePendingFlow(services, record);
+          return record;
+        } catch (error) {
+          throw toOAuthError(error);
+        }
+      }),
+      exchangeCode: fromPromise<TokenSet, ExchangeCodeInput>(async ({ input, signal }) => {
+        try {
+          return await exchangeCode(services, secrets, input, signal);
+        } catch (error) {
+          throw toOAuthError(error, 'network_error');
+        }
+      }),
+      storeTokens: fromPromise<void, StoreTokensInput>(({ input }) => storeTokens(services, input)),
+    },
+    guards: {
+      isFlowExpired: ({ context }: { context: AuthorizationCodeContext }) =>
+        !!context.flow && services.clock.now() - context.flow.createdAt >= context.flow.provider.authorization!.codeLifetimeMs,
+      isCallbackInvalid: ({ context, event }: { context: AuthorizationCodeContext; event: { type: string } }) =>
+        callbackOutcome(context, event).error !== undefined,
+      canRetry: ({ context, event }: { context: AuthorizationCodeContext; event: { type: string; error?: unknown } }) =>
+        canRetry(event.error, context.attempt + 1, services.retry),
+    },
+    delays: {
+      retryDelay: ({ context }: { context: AuthorizationCodeContext }) =>
+        backoffDelay(context.attempt - 1, services.retry, services.random, context.retryAfterMs),
+      codeLifetime: ({ context }: { context: AuthorizationCodeContext }) =>
+        context.flow ? Math.max(0, context.flow.createdAt + context.flow.provider.authorization!.codeLifetimeMs - services.clock.now()) : 0,
+    },
+  };
+}

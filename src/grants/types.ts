@@ -1,0 +1,26 @@
+import type { OAuthError } from '../errors.js';
+import type { PkceMethod, ProviderInput } from '../provider/schema.js';
+import type { ClientConfig } from '../secrets.js';
+import type { TokenSet } from '../tokens.js';
+
+/** What every grant machine returns; a failed flow never throws out of the actor. */
+export type GrantOutput =
+  | { status: 'succeeded'; tokens: TokenSet; /** Set when the tokens could not be stored: they are returned all the same. */ storageError?: OAuthError }
+  | { status: 'failed'; error: OAuthError }
+  | { status: 'cancelled'; error: OAuthError }
+  | { status: 'expired'; error: OAuthError };
+
+/** Machine input: data only, so a snapshot is JSON and can be persisted and resumed. */
+export interface GrantInput {
+  provider: ProviderInput;
+  client: ClientConfig;
+  scopes?: string[];
+  extraParams?: Record<string, string>;
+  /** Which stored TokenSet this flow writes or reads (one user, one account…). Default `default`. */
+  key?: string;
+}
+
+export interface AuthorizationCodeInput extends GrantInput {
+  /** `S256` unless the provider allows nothing else; `plain` only then, and only when asked for. */
+  pkceMethod?: PkceMethod;
+}

@@ -1,0 +1,142 @@
+import { OAuthError } from '../errors.js';
+import type { TokenSet } from '../tokens.js';
+import type { Provider } from './schema.js';
+
+/** What a token endpoint answered, read but not yet judged. */
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/**
+ * Validates a token response and normalises it into a TokenSet, or throws the OAuthError it
+ * carries. Pure: the HTTP call happens elsewhere. Error messages name the exact field at fault
+ * and never echo a credential.
+ */
+export function processTokenResponse(provider: Provider, response: RawResponse, now: number): TokenSet {
+  if (response.status < 200 || response.status > 299) throw tokenErrorFrom(provider, response, now);
+  const body = parseJsonObject(response);
+  const { credential, expiresIn, keep } = provider.token.response;
+
+  const accessToken = body[credential];
+  if (typeof accessToken !== 'string' || accessToken.length === 0) {
+    throw invalidResponse(response, credential, accessToken === undefined ? 'is missing' : 'must be a non-empty string');
+  }
+  const tokens: TokenSet = { accessToken, tokenType: 'Bearer', extra: {} };
+
+  if (body.token_type !== undefined) {
+    if (typeof body.token_type !== 'string' || body.token_type.length === 0) throw invalidResponse(response, 'token_type', 'must be a string');
+    tokens.tokenType = body.token_type;
+  }
+  if (expiresIn !== null && body[expiresIn] !== undefined && body[expiresIn] !== null) {
+    const seconds = typeof body[expiresIn] === 'string' ? Number(body[expiresIn]) : body[expiresIn];
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
+      throw invalidResponse(response, expiresIn, 'must be a non-negative number of seconds, or null');
+    }
+    tokens.expiresAt = now + seconds * 1000;
+  }
+  if (body.refresh_token !== undefined) {
+    if (typeof body.refresh_token !== 'string' || body.refresh_token.length === 0) {
+      throw invalidResponse(response, 'refresh_token', 'must be a non-empty string');
+    }
+    tokens.refreshToken = body.refresh_token;
+  }
+  if (body.scope !== undefined) {
+    if (typeof body.scope !== 'string') throw invalidResponse(response, 'scope', 'must be a string');
+    tokens.scopes = body.scope.split(/[ ,]+/).filter(Boolean);
+  }
+  for (const field of keep) if (body[field] !== undefined) tokens.extra[field] = body[field];
+  return tokens;
+}
+
+/**
+ * An error answer, told apart three ways (arctic's split): an OAuth error body; a status the
+ * provider documents without one (OpenRouter's 403); anything else, which is `invalid_response`.
+ */
+export function tokenErrorFrom(provider: Provider, response: RawResponse, now: number): OAuthError {
+  const { status } = response;
+  const body = tryParseJson(response.text);
+  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now);
+  const transient = status >= 500 || status === 429;
+  const extra = { status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+
+  const mapped = provider.token.statusErrors[String(status)];
+  if (mapped !== undefined) {
+    const description = messageOf(body) ?? (response.text.trim().slice(0, 200) || undefined);
+    return new OAuthError(mapped, `token endpoint answered HTTP ${status}${description ? `: ${description}` : ''}`, {
+      ...extra,
+      ...(description === undefined ? {} : { description }),
+      retryable: transient || provider.token.retryableErrors.includes(mapped),
+      cause: body,
+    });
+  }
+  if (isObject(body) && typeof body.error === 'string' && /^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/.test(body.error)) {
+    const description = typeof body.error_description === 'string' ? body.error_description : undefined;
+    return new OAuthError(body.error, `token endpoint answered ${body.error}${description ? `: ${description}` : ''} (HTTP ${status})`, {
+      ...extra,
+      ...(description === undefined ? {} : { description }),
+      retryable: transient || provider.token.retryableErrors.includes(body.error),
+      cause: body,
+    });
+  }
+  return new OAuthError('invalid_response', `token endpoint answered HTTP ${status} without an OAuth error body`, {
+    ...extra,
+    field: 'response.status',
+    retryable: transient,
+  });
+}
+
+function parseJsonObject(response: RawResponse): Record<string, unknown> {
+  const body = tryParseJson(response.text);
+  if (body === undefined) {
+    throw new OAuthError('invalid_response', `token endpoint answered HTTP ${response.status} with a body that is not JSON`, {
+      status: response.status,
+      field: 'response.body',
+    });
+  }
+  if (!isObject(body)) {
+    throw new OAuthError('invalid_response', `token endpoint answered HTTP ${response.status} with JSON that is not an object`, {
+      status: response.status,
+      field: 'response.body',
+    });
+  }
+  return body;
+}
+
+function invalidResponse(response: RawResponse, field: string, problem: string): OAuthError {
+  return new OAuthError('invalid_response', `"response" body "${field}" property ${problem}`, {
+    status: response.status,
+    field: `response.body.${field}`,
+  });
+}
+
+function tryParseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `{ "error": { "message" } }` (OpenRouter), `{ "message" }`, `{ "error": "…" }`. */
+function messageOf(body: unknown): string | undefined {
+  if (!isObject(body)) return undefined;
+  if (isObject(body.error) && typeof body.error.message === 'string') return body.error.message;
+  if (typeof body.message === 'string') return body.message;
+  if (typeof body.error_description === 'string') return body.error_description;
+  if (typeof body.error === 'string') return body.error;
+  return undefined;
+}
+
+/** Retry-After is delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

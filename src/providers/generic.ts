@@ -1,0 +1,50 @@
+import { defineProvider } from '../provider/parse.js';
+import type { ClientAuthMethod, PkceMethod, Provider } from '../provider/schema.js';
+
+export interface GenericOAuth2Options {
+  id?: string;
+  name?: string;
+  authorizationEndpoint?: string;
+  tokenEndpoint: string;
+  /** Enables the RFC 9207 `iss` check on callbacks. */
+  issuer?: string;
+  authMethods?: ClientAuthMethod[];
+  pkce?: { support: 'required' | 'optional' | 'unsupported'; methods?: PkceMethod[] };
+  defaultScopes?: string[];
+  scopeSeparator?: string;
+  /** Extra token-response fields to keep in `TokenSet.extra` (default: `id_token`). */
+  keep?: string[];
+  codeLifetimeMs?: number;
+  headers?: Record<string, string>;
+}
+
+/** Any RFC 6749 authorization server: the standard parameter names, a form body, `access_token`. */
+export function genericOAuth2(options: GenericOAuth2Options): Provider {
+  const scopeRules = { default: options.defaultScopes ?? [] };
+  return defineProvider({
+    id: options.id ?? 'oauth2',
+    name: options.name ?? 'OAuth 2.0',
+    ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
+    ...(options.authorizationEndpoint === undefined
+      ? {}
+      : {
+          authorization: {
+            url: options.authorizationEndpoint,
+            pkce: { support: options.pkce?.support ?? 'optional', methods: options.pkce?.methods ?? ['S256'] },
+            ...(options.scopeSeparator === undefined ? {} : { scopeSeparator: options.scopeSeparator }),
+            ...(options.codeLifetimeMs === undefined ? {} : { codeLifetimeMs: options.codeLifetimeMs }),
+          },
+        }),
+    token: {
+      url: options.tokenEndpoint,
+      ...(options.authMethods === undefined ? {} : { authMethods: options.authMethods }),
+      response: { keep: options.keep ?? ['id_token'] },
+    },
+    headers: options.headers ?? {},
+    grants: {
+      ...(options.authorizationEndpoint === undefined ? {} : { authorization_code: scopeRules }),
+      refresh_token: {},
+      client_credentials: scopeRules,
+    },
+  });
+}

@@ -1,0 +1,20 @@
+/**
+ * Secrets are never machine input (a persisted snapshot must not hold them): they are injected
+ * with the services, and only the grant that needs one is given it.
+ */
+export interface ClientSecrets {
+  clientSecret?: string;
+  /** PKCS#8 PEM, a JWK, or a CryptoKey (private_key_jwt). */
+  privateKey?: string | JsonWebKey | CryptoKey;
+  /** `kid` header of signed client assertions. */
+  keyId?: string;
+}
+
+/** Who the client is. Data only: it travels in machine input and persisted snapshots. */
+export interface ClientConfig {
+  clientId: string;
+  /** Sent byte-for-byte as registered. */
+  redirectUri?: string;
+  /** Sent as User-Agent on token requests (Path of Exile requires `OAuth {clientId}/{version} (contact: {contact})`). */
+  userAgent?: string;
+}

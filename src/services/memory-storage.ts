@@ -1,0 +1,31 @@
+import type { Clock, Storage } from './types.js';
+
+/** In-memory storage (the default): honours ttlMs, and has setIfAbsent for single-flight within one process. */
+export function memoryStorage(options: { clock?: Clock } = {}): Storage {
+  const clock = options.clock ?? { now: () => Date.now() };
+  const entries = new Map<string, { value: string; expiresAt: number | undefined }>();
+  const live = (key: string) => {
+    const entry = entries.get(key);
+    if (entry && entry.expiresAt !== undefined && entry.expiresAt <= clock.now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  };
+  return {
+    async get(key) {
+      return live(key)?.value;
+    },
+    async set(key, value, setOptions) {
+      entries.set(key, { value, expiresAt: setOptions?.ttlMs === undefined ? undefined : clock.now() + setOptions.ttlMs });
+    },
+    async delete(key) {
+      entries.delete(key);
+    },
+    async setIfAbsent(key, value, ttlMs) {
+      if (live(key)) return false;
+      entries.set(key, { value, expiresAt: clock.now() + ttlMs });
+      return true;
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/** The services every side effect goes through. Each is optional when providing a machine: platform defaults fill in. */
+
+/** Any fetch-compatible function. */
+export type Http = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+export interface StorageSetOptions {
+  /** Time to live in milliseconds: the value disappears after it. */
+  ttlMs?: number;
+}
+
+export interface Storage {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string, options?: StorageSetOptions): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Sets only when absent; resolves true when this call set it. Used as a cross-process lock. */
+  setIfAbsent?(key: string, value: string, ttlMs: number): Promise<boolean>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+/** Returns `bytes` cryptographically random bytes. */
+export type Random = (bytes: number) => Uint8Array;
+
+export interface RetryPolicy {
+  /** Attempts in all, the first one included. Default 4. */
+  maxAttempts: number;
+  /** First backoff in ms; doubled each time, with full jitter. Default 250. */
+  baseDelayMs: number;
+  /** Cap of one backoff, Retry-After included. Default 30 000. */
+  maxDelayMs: number;
+}
+
+export interface Services {
+  http: Http;
+  storage: Storage;
+  clock: Clock;
+  random: Random;
+  /** Per-request timeout in ms. Default 30 000. */
+  timeoutMs: number;
+  retry: RetryPolicy;
+}
