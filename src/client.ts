@@ -1,0 +1,151 @@
+import { createActor, toPromise, waitFor } from 'xstate';
+import { authorizationCodeMachine } from '../machines/authorization-code.js';
+import { OAuthError, toOAuthError } from './errors.js';
+import type { PendingFlowRecord } from './grants/authorization-code.js';
+import { pendingFlowKey, tokensKey } from './grants/storage-keys.js';
+import type { GrantOutput } from './grants/types.js';
+import { redactingInspector, type Inspector } from './inspect/inspector.js';
+import { callbackState } from './provider/callback.js';
+import { parseProvider } from './provider/parse.js';
+import type { PkceMethod, Provider, ProviderInput } from './provider/schema.js';
+import { provideServices } from './provide-services.js';
+import type { ClientConfig } from './secrets.js';
+import { resolveServices, type ServiceOptions } from './services/defaults.js';
+import type { TokenSet } from './tokens.js';
+
+export interface OAuthClientOptions extends ServiceOptions {
+  provider: ProviderInput;
+  clientId: string;
+  clientSecret?: string;
+  privateKey?: string | JsonWebKey | CryptoKey;
+  keyId?: string;
+  redirectUri?: string;
+  userAgent?: string;
+  /** Receives every machine event and snapshot, secrets redacted (see `revealSecrets`). */
+  inspect?: Inspector;
+  /** Show secrets to the inspector unredacted: local debugging only. */
+  revealSecrets?: boolean;
+}
+
+export interface StartAuthorizationOptions {
+  scopes?: string[];
+  extraParams?: Record<string, string>;
+  /** Which stored TokenSet the finished flow writes (one per user or account). Default `default`. */
+  key?: string;
+  pkceMethod?: PkceMethod;
+}
+
+export interface StartedAuthorization {
+  /** Send the user here. */
+  url: string;
+  /** The flow's `state`; the callback finds the pending flow by it. */
+  state: string;
+}
+
+/** The tokens, and the storage error when they could not be saved: a key shown once is never lost. */
+export type CompletedAuthorization = TokenSet & { storageError?: OAuthError };
+
+export interface OAuthClient {
+  readonly provider: Provider;
+  startAuthorization(options?: StartAuthorizationOptions): Promise<StartedAuthorization>;
+  completeAuthorization(callbackUrl: string): Promise<CompletedAuthorization>;
+  /** The stored TokenSet for `key`, if any. */
+  getStoredTokens(options?: { key?: string }): Promise<TokenSet | undefined>;
+}
+
+/**
+ * The facade over the grant machines. Pending flows live in storage as persisted machine
+ * snapshots, not as live actors: any client sharing the storage completes a flow, after a
+ * restart too. Methods throw OAuthError; the machines return it in their output.
+ */
+export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
+  const provider = parseProvider(options.provider);
+  if (typeof options.clientId !== 'string' || options.clientId === '') {
+    throw new OAuthError('invalid_configuration', 'clientId must be a non-empty string', { field: 'clientId' });
+  }
+  const services = resolveServices(options);
+  const secrets = {
+    ...(options.clientSecret === undefined ? {} : { clientSecret: options.clientSecret }),
+    ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
+    ...(options.keyId === undefined ? {} : { keyId: options.keyId }),
+  };
+  const client: ClientConfig = {
+    clientId: options.clientId,
+    ...(options.redirectUri === undefined ? {} : { redirectUri: options.redirectUri }),
+    ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
+  };
+  const codeMachine = provideServices(authorizationCodeMachine, { ...services, secrets });
+  const inspect = options.inspect ? redactingInspector(options.inspect, { revealSecrets: options.revealSecrets ?? false }) : undefined;
+  const actorOptions = inspect ? { inspect } : {};
+
+  async function startAuthorization(start: StartAuthorizationOptions = {}): Promise<StartedAuthorization> {
+    const actor = createActor(codeMachine, {
+      ...actorOptions,
+      input: {
+        provider,
+        client,
+        ...(start.scopes ? { scopes: start.scopes } : {}),
+        ...(start.extraParams ? { extraParams: start.extraParams } : {}),
+        ...(start.key === undefined ? {} : { key: start.key }),
+        ...(start.pkceMethod ? { pkceMethod: start.pkceMethod } : {}),
+      },
+    }).start();
+    try {
+      const snapshot = await waitFor(actor, (s) => s.matches('awaitingCallback') || s.status !== 'active');
+      if (snapshot.status === 'done') throw failure(snapshot.output);
+      // The pending flow is in storage now; the live actor is not needed until the callback.
+      return { url: snapshot.context.authorizationUrl!, state: snapshot.context.state! };
+    } finally {
+      actor.stop();
+    }
+  }
+
+  async function completeAuthorization(callbackUrl: string): Promise<CompletedAuthorization> {
+    if (typeof callbackUrl !== 'string' || callbackUrl.trim() === '') {
+      throw new OAuthError('invalid_callback', 'callbackUrl must be the callback URL or its query string', { field: 'callbackUrl' });
+    }
+    const state = callbackState(callbackUrl);
+    if (state === undefined) throw new OAuthError('state_mismatch', 'callback has no "state"', { field: 'callback.state' });
+    const record = await loadPendingFlow(state);
+    const snapshot = codeMachine.resolveState({ value: record.value, context: record.context });
+    // input is ignored when a snapshot is given; the types ask for it all the same.
+    const actor = createActor(codeMachine, { ...actorOptions, snapshot, input: record.context.input }).start();
+    actor.send({ type: 'callback', url: callbackUrl });
+    const output = (await toPromise(actor)) as GrantOutput;
+    if (output.status !== 'succeeded') throw output.error;
+    return output.storageError ? { ...output.tokens, storageError: output.storageError } : output.tokens;
+  }
+
+  async function loadPendingFlow(state: string): Promise<PendingFlowRecord> {
+    let raw: string | undefined;
+    try {
+      raw = await services.storage.get(pendingFlowKey(provider.id, client.clientId, state));
+    } catch (error) {
+      throw new OAuthError('storage_error', `could not read the pending flow: ${toOAuthError(error).message}`, { cause: error });
+    }
+    if (raw === undefined) {
+      throw new OAuthError('flow_not_found', 'no pending flow for this callback\'s state: it was completed already, expired long ago, or started elsewhere', {
+        field: 'callback.state',
+      });
+    }
+    try {
+      return JSON.parse(raw) as PendingFlowRecord;
+    } catch (error) {
+      throw new OAuthError('storage_error', 'the stored pending flow is not valid JSON', { cause: error });
+    }
+  }
+
+  async function getStoredTokens(options: { key?: string } = {}): Promise<TokenSet | undefined> {
+    const raw = await services.storage.get(tokensKey(provider.id, client.clientId, options.key));
+    return raw === undefined ? undefined : (JSON.parse(raw) as TokenSet);
+  }
+
+  return { provider, startAuthorization, completeAuthorization, getStoredTokens };
+}
+
+function failure(output: unknown): OAuthError {
+  const result = output as GrantOutput | undefined;
+  if (result && result.status !== 'succeeded') return toOAuthError(result.error);
+  return new OAuthError('invalid_configuration', 'the flow ended before the authorization URL was ready');
+}
+

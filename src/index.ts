@@ -1,0 +1,22 @@
+/** grantflow: OAuth 2 client grants as explicit XState v5 state machines. Runs in browsers, Deno, Bun, Workers and Node. */
+export { createOAuthClient } from './client.js';
+export type { OAuthClient, OAuthClientOptions, StartAuthorizationOptions, StartedAuthorization, CompletedAuthorization } from './client.js';
+export { OAuthError, isOAuthError, GRANTFLOW_ERROR_CODES, RFC6749_ERROR_CODES } from './errors.js';
+export type { OAuthErrorCode, GrantflowErrorCode, Rfc6749ErrorCode, SerializedOAuthError, OAuthErrorOptions } from './errors.js';
+export type { TokenSet } from './tokens.js';
+export type { ClientConfig, ClientSecrets } from './secrets.js';
+export { ProviderSchema } from './provider/schema.js';
+export type { Provider, ProviderInput, ClientAuthMethod, PkceMethod, GrantType, ScopeRules } from './provider/schema.js';
+export { defineProvider, parseProvider } from './provider/parse.js';
+export { buildAuthorizationUrl } from './provider/authorization-url.js';
+export { buildTokenRequest, type TokenRequest } from './provider/token-request.js';
+export { processTokenResponse, type RawResponse } from './provider/token-response.js';
+export { checkCallback } from './provider/callback.js';
+export { createPkcePair, codeChallenge, createState, type PkcePair } from './crypto/pkce.js';
+export { memoryStorage } from './services/memory-storage.js';
+export { webStorage, type WebStorageLike } from './services/web-storage.js';
+export type { Http, Storage, StorageSetOptions, Clock, Random, RetryPolicy } from './services/types.js';
+export type { ServiceOptions, ProvidedServices } from './services/defaults.js';
+export { redactingInspector, redactInspectionEvent, type Inspector, type InspectOptions } from './inspect/inspector.js';
+export { REDACTED } from './inspect/redact.js';
+export type { GrantInput, GrantOutput, AuthorizationCodeInput } from './grants/types.js';
