@@ -51,6 +51,7 @@ export const authorizationCodeMachine = setup({
     preparing: {
       invoke: {
         src: 'prepareAuthorization',
+        id: 'prepareAuthorization',
         input: ({ context }) => context,
         onDone: { target: 'awaitingCallback', actions: { type: 'assignPrepared', params: ({ event }) => event.output } },
         onError: { target: 'failed', actions: { type: 'assignError', params: ({ event }) => ({ error: event.error }) } },
@@ -71,6 +72,7 @@ export const authorizationCodeMachine = setup({
     exchanging: {
       invoke: {
         src: 'exchangeCode',
+        id: 'exchangeCode',
         input: ({ context }) => ({ flow: context.flow!, client: context.input.client, code: context.code! }),
         onDone: { target: 'storing', actions: { type: 'assignTokens', params: ({ event }) => event.output } },
         onError: [
@@ -84,9 +86,11 @@ export const authorizationCodeMachine = setup({
       after: { retryDelay: 'exchanging' },
       on: { cancel: 'cancelled' },
     },
+    // No cancel here: the tokens were issued, so they are stored and returned whatever happens.
     storing: {
       invoke: {
         src: 'storeTokens',
+        id: 'storeTokens',
         input: ({ context }) => ({ flow: context.flow!, clientId: context.input.client.clientId, key: context.input.key, tokens: context.tokens! }),
         onDone: { target: 'succeeded' },
         // The tokens were issued: a key shown once is never lost, so the flow succeeds with the storage error beside it.
