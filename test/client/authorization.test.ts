@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { createOAuthClient, memoryStorage, OAuthError, type Storage } from '../../src/index.js';
+import { euRouter, poe } from '../../src/providers/index.js';
+import { fakeEuRouter, fakePoe } from '../../src/testing/index.js';
+
+const REDIRECT = 'http://localhost:3000/callback';
+const clients = [{ clientId: 'app', redirectUris: [REDIRECT] }];
+
+function setup(options: { storage?: Storage; now?: () => number } = {}) {
+  let now = Date.now();
+  const clock = { now: options.now ?? (() => now) };
+  const fake = fakePoe({ clients, clock });
+  const storage = options.storage ?? memoryStorage({ clock });
+  const make = () => createOAuthClient({ provider: poe, clientId: 'app', redirectUri: REDIRECT, http: fake.fetch, storage, clock });
+  return { fake, storage, make, advance: (ms: number) => (now += ms) };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<OAuthError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(OAuthError);
+    return error as OAuthError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('createOAuthClient: authorization code + PKCE', () => {
+  it('completes a flow and stores the tokens', async () => {
+    const { fake, make } = setup();
+    const client = make();
+    const { url, state } = await client.startAuthorization();
+    expect(new URL(url).searchParams.get('state')).toBe(state);
+    const tokens = await client.completeAuthorization(await fake.approve(url));
+    expect(tokens.accessToken).toMatch(/\S{8,}/);
+    expect(await client.getStoredTokens()).toEqual(tokens);
+  });
+
+  it('completes in another client instance sharing the storage (the pending flow is a persisted snapshot, not a live actor)', async () => {
+    const { fake, make } = setup();
+    const { url } = await make().startAuthorization();
+    const callback = await fake.approve(url);
+    const tokens = await make().completeAuthorization(callback);
+    expect(tokens.accessToken.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a replayed callback with flow_not_found, without a second token request', async () => {
+    const { fake, make } = setup();
+    const client = make();
+    const { url } = await client.startAuthorization();
+    const callback = await fake.approve(url);
+    await client.completeAuthorization(callback);
+    const requests = fake.requests.length;
+    expect((await rejection(client.completeAuthorization(callback))).code).toBe('flow_not_found');
+    expect(fake.requests.length).toBe(requests);
+  });
+
+  it('refuses a late callback with flow_expired', async () => {
+    const { fake, make, advance } = setup();
+    const client = make();
+    const { url } = await client.startAuthorization();
+    const callback = await fake.approve(url);
+    advance(10 * 60_000 + 1);
+    expect((await rejection(client.completeAuthorization(callback))).code).toBe('flow_expired');
+  });
+
+  it('refuses a callback for an unknown state with flow_not_found, and one without state with state_mismatch', async () => {
+    const { make } = setup();
+    const client = make();
+    await client.startAuthorization();
+    expect((await rejection(client.completeAuthorization(`${REDIRECT}?code=x&state=nope`))).code).toBe('flow_not_found');
+    expect((await rejection(client.completeAuthorization(`${REDIRECT}?code=x`))).code).toBe('state_mismatch');
+  });
+
+  it('returns the tokens with the storage error beside them when storing fails: a key shown once is never lost', async () => {
+    const inner = memoryStorage();
+    const failingTokens: Storage = {
+      get: (key) => inner.get(key),
+      delete: (key) => inner.delete(key),
+      set: async (key, value, options) => {
+        if (key.includes(':tokens:')) throw new Error('disk full');
+        return inner.set(key, value, options);
+      },
+    };
+    const fake = fakeEuRouter({ clients });
+    const client = createOAuthClient({ provider: euRouter, clientId: 'app', redirectUri: REDIRECT, http: fake.fetch, storage: failingTokens });
+    const { url } = await client.startAuthorization();
+    const result = await client.completeAuthorization(await fake.approve(url));
+    expect(result.accessToken).toMatch(/^eur_/);
+    expect(result.extra.user_id).toBeTruthy();
+    expect(result.storageError?.code).toBe('storage_error');
+    expect(result.storageError?.message).not.toContain(result.accessToken);
+  });
+
+  it('fails at once on a bad provider, naming the field', () => {
+    const bad = { ...poe, token: { ...poe.token, url: 'not a url' } };
+    expect(() => createOAuthClient({ provider: bad, clientId: 'app', redirectUri: REDIRECT })).toThrow(
+      expect.objectContaining({ code: 'invalid_provider', field: 'token.url' }),
+    );
+  });
+
+  it('rejects startAuthorization without a redirect URI, before any request', async () => {
+    const fake = fakePoe({ clients });
+    const client = createOAuthClient({ provider: poe, clientId: 'app', http: fake.fetch });
+    const error = await rejection(client.startAuthorization());
+    expect(error).toMatchObject({ code: 'invalid_configuration', field: 'client.redirectUri' });
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('runs 1000 flows started concurrently through one client with no cross-talk', async () => {
+    const { fake, make } = setup();
+    const client = make();
+    const started = await Promise.all(Array.from({ length: 1000 }, (_, i) => client.startAuthorization({ key: `user-${i}` })));
+    expect(new Set(started.map((s) => s.state)).size).toBe(1000);
+    const callbacks = await Promise.all(started.map((s) => fake.approve(s.url)));
+    // Complete in a shuffled order, all at once.
+    const order = callbacks.map((callback, i) => ({ callback, i })).sort(() => Math.random() - 0.5);
+    const results = await Promise.all(order.map(({ callback, i }) => client.completeAuthorization(callback).then((tokens) => ({ i, tokens }))));
+    expect(new Set(results.map((r) => r.tokens.accessToken)).size).toBe(1000);
+    for (const { i, tokens } of results.slice(0, 50)) {
+      expect(await client.getStoredTokens({ key: `user-${i}` })).toEqual(tokens);
+    }
+    // Each code was exchanged exactly once, with the verifier of its own flow (the fake checks PKCE).
+    expect(fake.requests).toHaveLength(1000);
+  });
+});
