@@ -39,7 +39,7 @@ async function oidcServer(): Promise<DemoServer> {
   });
   return {
     label: `oidc-provider (a certified OpenID authorization server) at ${server.issuer}`,
-    provider: genericOAuth2({ id: 'local-oidc', name: 'local oidc-provider', issuer: server.issuer, authorizationEndpoint: server.authorizationEndpoint, tokenEndpoint: server.tokenEndpoint, defaultScopes: ['openid'] }),
+    provider: genericOAuth2({ id: 'local-oidc', name: 'local oidc-provider', issuer: server.issuer, authorizationEndpoint: server.authorizationEndpoint, tokenEndpoint: server.tokenEndpoint, defaultScopes: ['openid', 'api:read'] }),
     approve: (url) => server.approve(url),
     stop: () => server.stop(),
   };
