@@ -1,0 +1,148 @@
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOAuthClient, memoryStorage, OAuthError } from '../../src/index.js';
+import type { Provider } from '../../src/provider/schema.js';
+import { genericOAuth2 } from '../../src/providers/index.js';
+import { startOidcServer, type OidcServer } from '../../src/cli/oidc-server.js';
+import { runCodeFlow } from '../support/flow.js';
+import type { FakeProvider } from '../../src/testing/index.js';
+
+/**
+ * authorizationCodeMachine against oidc-provider, a certified OpenID authorization server,
+ * over real HTTP on 127.0.0.1: public client with PKCE S256, confidential clients with
+ * client_secret_basic and client_secret_post, `iss` in the callback (RFC 9207).
+ */
+const redirectUri = 'http://127.0.0.1:8765/callback';
+let server: OidcServer;
+let provider: (authMethods?: Array<'none' | 'client_secret_basic' | 'client_secret_post'>) => Provider;
+
+/** The server as the "fake" runCodeFlow drives: real fetch, its automatic user. */
+const asUser = (): FakeProvider => ({
+  fetch: (input, init) => fetch(input, init),
+  approve: (url) => server.approve(url),
+  deny: (url) => server.deny(url),
+  failNext: () => {
+    throw new Error('not for a real server');
+  },
+  requests: [],
+});
+
+beforeAll(async () => {
+  server = await startOidcServer({
+    clients: [
+      { client_id: 'public-app', token_endpoint_auth_method: 'none', redirect_uris: [redirectUri], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
+      { client_id: 'basic-app', client_secret: 'basic-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'] },
+      { client_id: 'post-app', client_secret: 'post-secret-0123456789', token_endpoint_auth_method: 'client_secret_post', redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'] },
+    ],
+  });
+  provider = (authMethods) =>
+    genericOAuth2({
+      id: 'oidc',
+      issuer: server.issuer,
+      authorizationEndpoint: server.authorizationEndpoint,
+      tokenEndpoint: server.tokenEndpoint,
+      defaultScopes: ['openid', 'api:read'],
+      ...(authMethods ? { authMethods } : {}),
+    });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('authorization code + PKCE against oidc-provider over real HTTP', () => {
+  it('public client: S256, iss checked, a JWT access token signed by the server (verified against its JWKS), a refresh token', async () => {
+    const { output, authorizationUrl, callbackUrl } = await runCodeFlow({ provider: provider(), fake: asUser(), client: { clientId: 'public-app', redirectUri } });
+    expect(new URL(authorizationUrl).searchParams.get('code_challenge_method')).toBe('S256');
+    expect(new URL(callbackUrl).searchParams.get('iss')).toBe(server.issuer);
+    expect(output.status, JSON.stringify(server.events)).toBe('succeeded');
+    if (output.status !== 'succeeded') return;
+    const { payload } = await jwtVerify(output.tokens.accessToken, createRemoteJWKSet(new URL(server.jwksUri)), { issuer: server.issuer, audience: server.resource });
+    expect(payload.client_id).toBe('public-app');
+    expect(payload.scope).toContain('api:read');
+    expect(output.tokens.refreshToken).toBeTruthy();
+    expect(output.tokens.expiresAt).toBeGreaterThan(Date.now());
+  });
+
+  it('a callback whose iss is not the issuer is refused before any exchange (invalid_callback)', async () => {
+    const { output } = await runCodeFlow({
+      provider: provider(),
+      fake: asUser(),
+      client: { clientId: 'public-app', redirectUri },
+      user: async (_f, url) => {
+        const callback = new URL(await server.approve(url));
+        callback.searchParams.set('iss', 'https://attacker.example');
+        return callback.toString();
+      },
+    });
+    expect(output.status === 'failed' && output.error).toMatchObject({ code: 'invalid_callback', field: 'callback.iss' });
+  });
+
+  it('a denied authorization is access_denied', async () => {
+    const { output } = await runCodeFlow({ provider: provider(), fake: asUser(), client: { clientId: 'public-app', redirectUri }, user: (_f, url) => server.deny(url) });
+    expect(output.status === 'failed' && output.error.code).toBe('access_denied');
+  });
+
+  it('a code used twice is invalid_grant from the server', async () => {
+    let usedCallback = '';
+    const first = await runCodeFlow({
+      provider: provider(),
+      fake: asUser(),
+      client: { clientId: 'public-app', redirectUri },
+      user: async (_f, url) => (usedCallback = await server.approve(url)),
+    });
+    expect(first.output.status).toBe('succeeded');
+    const second = await runCodeFlow({
+      provider: provider(),
+      fake: asUser(),
+      client: { clientId: 'public-app', redirectUri },
+      user: async (_f, url) => {
+        const callback = new URL(await server.approve(url));
+        callback.searchParams.set('code', new URL(usedCallback).searchParams.get('code')!);
+        return callback.toString();
+      },
+    });
+    expect(second.output.status === 'failed' && second.output.error).toMatchObject({ code: 'invalid_grant', status: 400 });
+  });
+
+  it('confidential client with client_secret_basic', async () => {
+    const { output } = await runCodeFlow({
+      provider: provider(['client_secret_basic']),
+      fake: asUser(),
+      client: { clientId: 'basic-app', redirectUri },
+      secrets: { clientSecret: 'basic-secret-0123456789' },
+    });
+    expect(output.status, JSON.stringify(server.events)).toBe('succeeded');
+  });
+
+  it('confidential client with client_secret_post', async () => {
+    const { output } = await runCodeFlow({
+      provider: provider(['client_secret_post']),
+      fake: asUser(),
+      client: { clientId: 'post-app', redirectUri },
+      secrets: { clientSecret: 'post-secret-0123456789' },
+    });
+    expect(output.status, JSON.stringify(server.events)).toBe('succeeded');
+  });
+
+  it('a wrong client secret is invalid_client', async () => {
+    const { output } = await runCodeFlow({
+      provider: provider(['client_secret_basic']),
+      fake: asUser(),
+      client: { clientId: 'basic-app', redirectUri },
+      secrets: { clientSecret: 'wrong' },
+    });
+    expect(output.status === 'failed' && output.error).toMatchObject({ code: 'invalid_client', status: 401 });
+  });
+
+  it('through the facade: the flow completes in a second client sharing the storage', async () => {
+    const storage = memoryStorage();
+    const make = () => createOAuthClient({ provider: provider(), clientId: 'public-app', redirectUri, storage });
+    const { url } = await make().startAuthorization();
+    const tokens = await make().completeAuthorization(await server.approve(url));
+    expect(tokens.accessToken.split('.')).toHaveLength(3);
+    const replay = make().completeAuthorization(await server.approve(url));
+    await expect(replay).rejects.toBeInstanceOf(OAuthError);
+    await expect(replay).rejects.toMatchObject({ code: 'flow_not_found' });
+  });
+});
