@@ -1,0 +1,72 @@
+import type { AnyMachineSnapshot, AnyStateMachine, AnyStateNode, EventObject } from 'xstate';
+import type { StatePath } from 'xstate/graph';
+
+/**
+ * Coverage of a machine by generated paths, derived from the machine's own definition, so a
+ * state or transition added to a machine and left uncovered fails its model test.
+ */
+
+function stateNodes(node: AnyStateNode): AnyStateNode[] {
+  return [node, ...(Object.values(node.states) as AnyStateNode[]).flatMap(stateNodes)];
+}
+
+const transitionKey = (sourceId: string, eventType: string, targetIds: string[]) => `${sourceId} --${eventType}--> ${targetIds.join(',') || sourceId}`;
+
+/** Every state node (the root excepted) and every transition of every state node, guarded branches one by one. */
+export function machineGraph(machine: AnyStateMachine): { states: string[]; transitions: string[] } {
+  const nodes = stateNodes(machine.root).filter((node) => node !== machine.root);
+  const transitions = stateNodes(machine.root).flatMap((node) =>
+    [...node.transitions.entries()].flatMap(([eventType, definitions]) =>
+      definitions.map((definition) => transitionKey(node.id, eventType, (definition.target ?? []).map((t: AnyStateNode) => t.id))),
+    ),
+  );
+  return { states: nodes.map((node) => node.id), transitions: [...new Set(transitions)] };
+}
+
+/** The state nodes a snapshot is in, by id (ancestors included). */
+function activeStateIds(machine: AnyStateMachine, snapshot: AnyMachineSnapshot): string[] {
+  return stateNodes(machine.root)
+    .filter((node) => node !== machine.root && snapshot.matches(node.path.join('.') as never))
+    .map((node) => node.id);
+}
+
+/** What the paths visit: state ids, and transitions as the machine itself selects them for each step's event. */
+export function pathCoverage<TSnapshot extends AnyMachineSnapshot, TEvent extends EventObject>(
+  machine: AnyStateMachine,
+  paths: Array<StatePath<TSnapshot, TEvent>>,
+): { states: Set<string>; transitions: Set<string> } {
+  const states = new Set<string>();
+  const transitions = new Set<string>();
+  for (const path of paths) {
+    for (const [index, step] of path.steps.entries()) {
+      for (const id of activeStateIds(machine, step.state)) states.add(id);
+      const previous = path.steps[index - 1]?.state;
+      if (!previous) continue;
+      for (const definition of machine.getTransitionData(previous, step.event)) {
+        transitions.add(transitionKey(definition.source.id, definition.eventType, (definition.target ?? []).map((t: AnyStateNode) => t.id)));
+      }
+    }
+    for (const id of activeStateIds(machine, path.state)) states.add(id);
+  }
+  return { states, transitions };
+}
+
+export interface CoverageReport {
+  line: string;
+  missingStates: string[];
+  missingTransitions: string[];
+}
+
+export function coverageReport(name: string, machine: AnyStateMachine, covered: { states: Set<string>; transitions: Set<string> }, pathCount: number): CoverageReport {
+  const all = machineGraph(machine);
+  const missingStates = all.states.filter((s) => !covered.states.has(s));
+  const missingTransitions = all.transitions.filter((t) => !covered.transitions.has(t));
+  return {
+    line: `${name} model: ${all.states.length - missingStates.length}/${all.states.length} states, ${all.transitions.length - missingTransitions.length}/${all.transitions.length} transitions covered by ${pathCount} replayed paths`,
+    missingStates,
+    missingTransitions,
+  };
+}
+
+/** A plain, comparable form of a snapshot's state value. */
+export const valueOf = (snapshot: { value: unknown }) => JSON.stringify(snapshot.value);
