@@ -9,7 +9,8 @@ function templatePattern(template: string, clientId: string): RegExp {
     if (/^\{[A-Za-z]+\}$/.test(part)) return '\\S(?:.*\\S)?';
     return escape(part);
   });
-  return new RegExp(`^${parts.join('')}$`);
+  // Anything after a space may follow (Path of Exile: `… (contact: {email}) OptionalInfo`).
+  return new RegExp(`^${parts.join('')}(?: .*)?$`);
 }
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { OAuthError } from '../../src/errors.js';
+import { parseRetryAfter, processTokenResponse } from '../../src/provider/token-response.js';
+import { euRouter, genericOAuth2, openRouter, poe } from '../../src/providers/index.js';
+
+const NOW = 1_000_000;
+const generic = genericOAuth2({ tokenEndpoint: 'https://as.example/token' });
+const respond = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
+  status,
+  headers: new Headers(headers),
+  text: typeof body === 'string' ? body : JSON.stringify(body),
+});
+function error(fn: () => unknown): OAuthError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(OAuthError);
+    return e as OAuthError;
+  }
+  throw new Error('expected an OAuthError');
+}
+
+describe('processTokenResponse: normalisation', () => {
+  it('standard access_token, expires_in, refresh_token, scope; id_token kept in extra for the generic provider', () => {
+    const tokens = processTokenResponse(generic, respond(200, { access_token: 'at', token_type: 'Bearer', expires_in: 60, refresh_token: 'rt', scope: 'a b', id_token: 'idt', other: 1 }), NOW);
+    expect(tokens).toEqual({ accessToken: 'at', tokenType: 'Bearer', expiresAt: NOW + 60_000, refreshToken: 'rt', scopes: ['a', 'b'], extra: { id_token: 'idt' } });
+  });
+  it('Poe: api_key with a lifetime, and with null (never expires)', () => {
+    expect(processTokenResponse(poe, respond(200, { api_key: 'k', api_key_expires_in: 3600 }), NOW)).toEqual({ accessToken: 'k', tokenType: 'Bearer', expiresAt: NOW + 3_600_000, extra: {} });
+    expect(processTokenResponse(poe, respond(200, { api_key: 'k', api_key_expires_in: null }), NOW)).toEqual({ accessToken: 'k', tokenType: 'Bearer', extra: {} });
+  });
+  it('OpenRouter key; EUrouter key + user_id', () => {
+    expect(processTokenResponse(openRouter, respond(200, { key: 'sk-or' }), NOW).accessToken).toBe('sk-or');
+    expect(processTokenResponse(euRouter, respond(200, { key: 'eur_1.x', user_id: 'u-1' }), NOW)).toEqual({ accessToken: 'eur_1.x', tokenType: 'Bearer', extra: { user_id: 'u-1' } });
+  });
+  it('a missing or empty credential is invalid_response naming the field', () => {
+    expect(error(() => processTokenResponse(poe, respond(200, { access_token: 'x' }), NOW))).toMatchObject({ code: 'invalid_response', field: 'response.body.api_key', status: 200 });
+    expect(error(() => processTokenResponse(generic, respond(200, { access_token: '' }), NOW)).message).toContain('"access_token"');
+  });
+  it('a bad lifetime, token_type, refresh_token or scope is invalid_response naming it', () => {
+    expect(error(() => processTokenResponse(generic, respond(200, { access_token: 'a', expires_in: 'soon' }), NOW)).field).toBe('response.body.expires_in');
+    expect(error(() => processTokenResponse(generic, respond(200, { access_token: 'a', expires_in: -1 }), NOW)).field).toBe('response.body.expires_in');
+    expect(error(() => processTokenResponse(generic, respond(200, { access_token: 'a', token_type: 5 }), NOW)).field).toBe('response.body.token_type');
+    expect(error(() => processTokenResponse(generic, respond(200, { access_token: 'a', refresh_token: 7 }), NOW)).field).toBe('response.body.refresh_token');
+    expect(error(() => processTokenResponse(generic, respond(200, { access_token: 'a', scope: ['x'] }), NOW)).field).toBe('response.body.scope');
+  });
+  it('an HTML page or JSON that is not an object is invalid_response with the status, never a crash', () => {
+    expect(error(() => processTokenResponse(generic, respond(200, '<html>hello</html>'), NOW))).toMatchObject({ code: 'invalid_response', status: 200, field: 'response.body' });
+    expect(error(() => processTokenResponse(generic, respond(200, '[1,2]'), NOW))).toMatchObject({ code: 'invalid_response' });
+    expect(error(() => processTokenResponse(generic, respond(200, ''), NOW))).toMatchObject({ code: 'invalid_response' });
+  });
+  it('a credential never appears in an error message', () => {
+    const e = error(() => processTokenResponse(generic, respond(200, { access_token: 'secret-at', expires_in: 'x' }), NOW));
+    expect(e.message).not.toContain('secret-at');
+  });
+});
+
+describe('processTokenResponse: errors', () => {
+  it('an OAuth error body gives its code and description; invalid_grant is not retryable', () => {
+    expect(error(() => processTokenResponse(generic, respond(400, { error: 'invalid_grant', error_description: 'code used' }), NOW))).toMatchObject({
+      code: 'invalid_grant',
+      description: 'code used',
+      status: 400,
+      retryable: false,
+    });
+  });
+  it('Poe server_error is retryable', () => {
+    expect(error(() => processTokenResponse(poe, respond(500, { error: 'server_error' }), NOW))).toMatchObject({ code: 'server_error', retryable: true });
+  });
+  it('OpenRouter and EUrouter bare statuses map to their codes, with the message as description', () => {
+    expect(error(() => processTokenResponse(openRouter, respond(403, { error: { code: 403, message: 'Invalid code or code_verifier' } }), NOW))).toMatchObject({
+      code: 'invalid_grant',
+      status: 403,
+      description: 'Invalid code or code_verifier',
+    });
+    expect(error(() => processTokenResponse(euRouter, respond(400, { error: 'Invalid code_challenge_method' }), NOW))).toMatchObject({ code: 'invalid_request', description: 'Invalid code_challenge_method' });
+    expect(error(() => processTokenResponse(euRouter, respond(405, 'Method Not Allowed'), NOW))).toMatchObject({ code: 'invalid_request', status: 405 });
+  });
+  it('5xx and 429 without an OAuth body are retryable invalid_response; Retry-After is read', () => {
+    expect(error(() => processTokenResponse(generic, respond(502, '<html>bad gateway</html>'), NOW))).toMatchObject({ code: 'invalid_response', status: 502, retryable: true });
+    expect(error(() => processTokenResponse(generic, respond(429, 'slow down', { 'retry-after': '3' }), NOW))).toMatchObject({ status: 429, retryable: true, retryAfterMs: 3000 });
+    expect(error(() => processTokenResponse(generic, respond(404, 'nope'), NOW))).toMatchObject({ code: 'invalid_response', retryable: false });
+  });
+  it('Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('10', NOW)).toBe(10_000);
+    expect(parseRetryAfter(new Date(NOW + 5000).toUTCString(), NOW)).toBe(5000);
+    expect(parseRetryAfter('soon', NOW)).toBeUndefined();
+    expect(parseRetryAfter(null, NOW)).toBeUndefined();
+  });
+});
