@@ -1,7 +1,11 @@
 import { authorizationCodeMachine } from '../machines/authorization-code.js';
+import { refreshTokenMachine } from '../machines/refresh-token.js';
 import { machineToMermaid } from './mermaid.js';
 
-const machines = [{ name: 'authorization-code', title: 'authorizationCodeMachine', machine: authorizationCodeMachine }];
+const machines = [
+  { name: 'authorization-code', title: 'authorizationCodeMachine', machine: authorizationCodeMachine },
+  { name: 'refresh-token', title: 'refreshTokenMachine', machine: refreshTokenMachine },
+];
 
 /** Every machine's diagram page, as it should be committed. */
 export function diagramDocuments(): Array<{ file: string; text: string }> {

@@ -1,8 +1,11 @@
 import { createActor, toPromise, waitFor } from 'xstate';
 import { authorizationCodeMachine } from '../machines/authorization-code.js';
+import { refreshTokenMachine } from '../machines/refresh-token.js';
 import { OAuthError, toOAuthError } from './errors.js';
 import type { PendingFlowRecord } from './grants/authorization-code.js';
-import { pendingFlowKey, tokensKey } from './grants/storage-keys.js';
+import { DEFAULT_REFRESH_WINDOW_MS } from './grants/refresh-token.js';
+import { pendingFlowKey } from './grants/storage-keys.js';
+import { readTokens } from './grants/token-store.js';
 import type { GrantOutput } from './grants/types.js';
 import { redactingInspector, type Inspector } from './inspect/inspector.js';
 import { callbackState } from './provider/callback.js';
@@ -25,6 +28,8 @@ export interface OAuthClientOptions extends ServiceOptions {
   inspect?: Inspector;
   /** Show secrets to the inspector unredacted: local debugging only. */
   revealSecrets?: boolean;
+  /** getAccessToken refreshes a token this close to its expiry. Default 60 000 ms. */
+  refreshWindowMs?: number;
 }
 
 export interface StartAuthorizationOptions {
@@ -51,6 +56,13 @@ export interface OAuthClient {
   completeAuthorization(callbackUrl: string): Promise<CompletedAuthorization>;
   /** The stored TokenSet for `key`, if any. */
   getStoredTokens(options?: { key?: string }): Promise<TokenSet | undefined>;
+  /**
+   * The stored TokenSet, refreshed first when it is within the refresh window of its expiry.
+   * Concurrent calls share one refresh (one per process, and one across processes through the storage's lock).
+   */
+  getAccessToken(options?: { key?: string }): Promise<TokenSet>;
+  /** Refreshes now, whatever the expiry. */
+  refresh(options?: { key?: string; scopes?: string[] }): Promise<TokenSet>;
 }
 
 /**
@@ -75,6 +87,11 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
   };
   const codeMachine = provideServices(authorizationCodeMachine, { ...services, secrets });
+  const refreshMachine = provideServices(refreshTokenMachine, { ...services, secrets });
+  const refreshWindowMs = options.refreshWindowMs ?? DEFAULT_REFRESH_WINDOW_MS;
+  const location = (key?: string) => ({ providerId: provider.id, clientId: client.clientId, key });
+  /** Refreshes under way in this process, by key: concurrent callers share the live actor's result. */
+  const inflight = new Map<string, Promise<TokenSet>>();
   const inspect = options.inspect ? redactingInspector(options.inspect, { revealSecrets: options.revealSecrets ?? false }) : undefined;
   const actorOptions = inspect ? { inspect } : {};
 
@@ -136,11 +153,45 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
   }
 
   async function getStoredTokens(options: { key?: string } = {}): Promise<TokenSet | undefined> {
-    const raw = await services.storage.get(tokensKey(provider.id, client.clientId, options.key));
-    return raw === undefined ? undefined : (JSON.parse(raw) as TokenSet);
+    return readTokens(services, location(options.key));
   }
 
-  return { provider, startAuthorization, completeAuthorization, getStoredTokens };
+  function runRefresh(key: string | undefined, force: boolean, scopes?: string[]): Promise<TokenSet> {
+    const flight = `${force ? 'force' : 'fresh'}:${key ?? 'default'}:${scopes?.join(' ') ?? ''}`;
+    const running = inflight.get(flight);
+    if (running) return running;
+    const actor = createActor(refreshMachine, {
+      ...actorOptions,
+      input: {
+        provider,
+        client,
+        force,
+        refreshWindowMs,
+        ...(key === undefined ? {} : { key }),
+        ...(scopes ? { scopes } : {}),
+      },
+    });
+    const result = toPromise(actor.start()).then((output) => {
+      if (output.status !== 'succeeded') throw output.error;
+      return output.storageError ? { ...output.tokens, storageError: output.storageError } : output.tokens;
+    });
+    const shared = result.finally(() => inflight.delete(flight));
+    inflight.set(flight, shared);
+    return shared;
+  }
+
+  async function getAccessToken(options: { key?: string } = {}): Promise<TokenSet> {
+    const stored = await readTokens(services, location(options.key));
+    if (!stored) throw new OAuthError('reauthorization_required', 'no tokens are stored for this key: authorize first', { field: 'key' });
+    if (stored.expiresAt === undefined || stored.expiresAt - services.clock.now() > refreshWindowMs) return stored;
+    return runRefresh(options.key, false);
+  }
+
+  function refresh(options: { key?: string; scopes?: string[] } = {}): Promise<TokenSet> {
+    return runRefresh(options.key, true, options.scopes);
+  }
+
+  return { provider, startAuthorization, completeAuthorization, getStoredTokens, getAccessToken, refresh };
 }
 
 function failure(output: unknown): OAuthError {

@@ -1,6 +1,7 @@
 import type { AnyStateMachine } from 'xstate';
 import { OAuthError } from './errors.js';
 import { authorizationCodeImplementations } from './grants/authorization-code.js';
+import { refreshTokenImplementations } from './grants/refresh-token.js';
 import type { ClientSecrets } from './secrets.js';
 import { resolveServices, type ProvidedServices } from './services/defaults.js';
 import type { Services } from './services/types.js';
@@ -10,6 +11,7 @@ type Implementations = (services: Services, secrets: ClientSecrets) => object;
 /** Each grant machine's implementations, by machine id. */
 const implementationsById: Record<string, Implementations> = {
   authorizationCode: authorizationCodeImplementations,
+  refreshToken: refreshTokenImplementations,
 };
 
 /**

@@ -15,7 +15,8 @@ import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
 import type { TokenSet } from '../tokens.js';
 import { backoffDelay, canRetry } from './retry.js';
-import { pendingFlowKey, tokensKey } from './storage-keys.js';
+import { pendingFlowKey } from './storage-keys.js';
+import { writeTokens } from './token-store.js';
 import type { AuthorizationCodeInput } from './types.js';
 
 /** A started flow: what awaitingCallback needs, and all that is persisted while the user is away. */
@@ -175,11 +176,7 @@ export interface StoreTokensInput {
 /** Saves the TokenSet and deletes the pending flow: a code is single-use, so is its flow. */
 export async function storeTokens(services: Services, input: StoreTokensInput): Promise<void> {
   const { flow, clientId } = input;
-  try {
-    await services.storage.set(tokensKey(flow.provider.id, clientId, input.key), JSON.stringify(input.tokens));
-  } catch (error) {
-    throw new OAuthError('storage_error', `the tokens were issued but could not be stored: ${errorMessage(error)}`, { cause: error });
-  }
+  await writeTokens(services, { providerId: flow.provider.id, clientId, key: input.key }, input.tokens);
   try {
     await services.storage.delete(pendingFlowKey(flow.provider.id, clientId, flow.state));
   } catch (error) {

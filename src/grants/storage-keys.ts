@@ -5,3 +5,6 @@ export const pendingFlowKey = (providerId: string, clientId: string, state: stri
 
 export const tokensKey = (providerId: string, clientId: string, key = 'default') =>
   `${namespace(providerId, clientId)}:tokens:${encodeURIComponent(key)}`;
+
+/** The refresh lock of a stored TokenSet: one refresh at a time, across processes. */
+export const refreshLockKey = (providerId: string, clientId: string, key = 'default') => `${tokensKey(providerId, clientId, key)}:lock`;

@@ -5,7 +5,14 @@ import type { TokenSet } from '../tokens.js';
 
 /** What every grant machine returns; a failed flow never throws out of the actor. */
 export type GrantOutput =
-  | { status: 'succeeded'; tokens: TokenSet; /** Set when the tokens could not be stored: they are returned all the same. */ storageError?: OAuthError }
+  | {
+      status: 'succeeded';
+      tokens: TokenSet;
+      /** Set when the tokens could not be stored: they are returned all the same. */
+      storageError?: OAuthError;
+      /** Refresh only: false when the stored set was fresh enough (another caller had refreshed it). */
+      refreshed?: boolean;
+    }
   | { status: 'failed'; error: OAuthError }
   | { status: 'cancelled'; error: OAuthError }
   | { status: 'expired'; error: OAuthError };
@@ -23,4 +30,17 @@ export interface GrantInput {
 export interface AuthorizationCodeInput extends GrantInput {
   /** `S256` unless the provider allows nothing else; `plain` only then, and only when asked for. */
   pkceMethod?: PkceMethod;
+}
+
+export interface RefreshTokenInput {
+  provider: ProviderInput;
+  client: ClientConfig;
+  /** Which stored TokenSet to refresh. Default `default`. */
+  key?: string;
+  /** Scopes to ask for (at most those granted); default: the same. */
+  scopes?: string[];
+  /** Refresh even when the stored token is fresh. */
+  force?: boolean;
+  /** A token this close to expiry counts as expired. Default 60 000 ms. */
+  refreshWindowMs?: number;
 }

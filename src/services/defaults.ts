@@ -1,7 +1,7 @@
 import { OAuthError } from '../errors.js';
 import type { ClientSecrets } from '../secrets.js';
 import { memoryStorage } from './memory-storage.js';
-import type { Clock, Http, Random, RetryPolicy, Services, Storage } from './types.js';
+import type { Clock, Http, LockPolicy, Random, RetryPolicy, Services, Storage } from './types.js';
 
 export interface ServiceOptions {
   http?: Http;
@@ -10,6 +10,7 @@ export interface ServiceOptions {
   random?: Random;
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
+  lock?: Partial<LockPolicy>;
 }
 
 export interface ProvidedServices extends ServiceOptions {
@@ -21,6 +22,8 @@ export const systemClock: Clock = { now: () => Date.now() };
 export const cryptoRandom: Random = (bytes) => crypto.getRandomValues(new Uint8Array(bytes));
 
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 250, maxDelayMs: 30_000 };
+
+export const defaultLockPolicy: LockPolicy = { ttlMs: 30_000, pollIntervalMs: 50 };
 
 const globalFetch: Http = (input, init) => {
   if (typeof globalThis.fetch !== 'function') {
@@ -39,5 +42,6 @@ export function resolveServices(options: ServiceOptions = {}): Services {
     random: options.random ?? cryptoRandom,
     timeoutMs: options.timeoutMs ?? 30_000,
     retry: { ...defaultRetryPolicy, ...options.retry },
+    lock: { ...defaultLockPolicy, ...options.lock },
   };
 }

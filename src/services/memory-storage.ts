@@ -27,5 +27,10 @@ export function memoryStorage(options: { clock?: Clock } = {}): Storage {
       entries.set(key, { value, expiresAt: clock.now() + ttlMs });
       return true;
     },
+    async deleteIfEquals(key, value) {
+      if (live(key)?.value !== value) return false;
+      entries.delete(key);
+      return true;
+    },
   };
 }

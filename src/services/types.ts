@@ -14,6 +14,8 @@ export interface Storage {
   delete(key: string): Promise<void>;
   /** Sets only when absent; resolves true when this call set it. Used as a cross-process lock. */
   setIfAbsent?(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Deletes only while the value is still `value` (a lock released by its holder only); resolves true when deleted. */
+  deleteIfEquals?(key: string, value: string): Promise<boolean>;
 }
 
 export interface Clock {
@@ -32,6 +34,13 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+export interface LockPolicy {
+  /** How long a refresh lock lives if its holder dies. Default 30 000. */
+  ttlMs: number;
+  /** How often a waiter looks again. Default 50. */
+  pollIntervalMs: number;
+}
+
 export interface Services {
   http: Http;
   storage: Storage;
@@ -40,4 +49,5 @@ export interface Services {
   /** Per-request timeout in ms. Default 30 000. */
   timeoutMs: number;
   retry: RetryPolicy;
+  lock: LockPolicy;
 }

@@ -46,5 +46,10 @@ export function webStorage(store: WebStorageLike, options: { clock?: Clock; pref
       write(key, value, ttlMs);
       return true;
     },
+    async deleteIfEquals(key, value) {
+      if (read(key)?.v !== value) return false;
+      store.removeItem(prefix + key);
+      return true;
+    },
   };
 }

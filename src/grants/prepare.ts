@@ -1,0 +1,22 @@
+import { OAuthError } from '../errors.js';
+import { chooseClientAuth } from '../provider/client-auth.js';
+import { parseProvider } from '../provider/parse.js';
+import type { ClientAuthMethod, GrantType, Provider } from '../provider/schema.js';
+import { checkUserAgent } from '../provider/user-agent.js';
+import type { ClientConfig, ClientSecrets } from '../secrets.js';
+
+/**
+ * The checks every grant makes before anything is sent: the provider parses, supports the
+ * grant, the client is well formed, its User-Agent fits, and its secrets fit an auth method.
+ */
+export function prepareGrant(providerInput: unknown, client: ClientConfig | undefined, secrets: ClientSecrets, grant: GrantType): { provider: Provider; auth: ClientAuthMethod } {
+  const provider = parseProvider(providerInput);
+  if (!client || typeof client.clientId !== 'string' || client.clientId === '') {
+    throw new OAuthError('invalid_configuration', 'client.clientId must be a non-empty string', { field: 'client.clientId' });
+  }
+  if (!provider.grants[grant]) {
+    throw new OAuthError('invalid_configuration', `provider "${provider.id}" does not support the ${grant} grant`, { field: `provider.grants.${grant}` });
+  }
+  checkUserAgent(provider, client);
+  return { provider, auth: chooseClientAuth(provider, secrets) };
+}

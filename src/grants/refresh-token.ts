@@ -1,0 +1,178 @@
+import { fromPromise } from 'xstate';
+import { OAuthError, toOAuthError } from '../errors.js';
+import type { Provider } from '../provider/schema.js';
+import { buildTokenRequest } from '../provider/token-request.js';
+import { processTokenResponse } from '../provider/token-response.js';
+import type { ClientConfig, ClientSecrets } from '../secrets.js';
+import { sendRequest } from '../services/send.js';
+import type { Services } from '../services/types.js';
+import type { TokenSet } from '../tokens.js';
+import { prepareGrant } from './prepare.js';
+import { backoffDelay, canRetry } from './retry.js';
+import { refreshLockKey } from './storage-keys.js';
+import { deleteTokens, readTokens, writeTokens, type TokenLocation } from './token-store.js';
+import type { RefreshTokenInput } from './types.js';
+
+export interface RefreshTokenContext {
+  input: RefreshTokenInput;
+  provider?: Provider;
+  /** This actor's lock token while it holds the refresh lock. */
+  lockToken?: string;
+  stored?: TokenSet;
+  result?: TokenSet;
+  refreshed: boolean;
+  attempt: number;
+  retryAfterMs?: number;
+  storageError?: OAuthError;
+  error?: OAuthError;
+}
+
+/** 60 s before expiry a token counts as expired: it is refreshed before it fails a request. */
+export const DEFAULT_REFRESH_WINDOW_MS = 60_000;
+
+const location = (context: RefreshTokenContext): TokenLocation => ({
+  providerId: context.provider!.id,
+  clientId: context.input.client.clientId,
+  key: context.input.key,
+});
+
+/** Takes the refresh lock where the storage can lock; without setIfAbsent, one process is assumed. */
+export async function acquireLock(services: Services, context: RefreshTokenContext): Promise<{ acquired: boolean; lockToken?: string }> {
+  const { storage, random, lock } = services;
+  if (!storage.setIfAbsent) return { acquired: true };
+  const lockToken = Array.from(random(16), (b) => b.toString(16).padStart(2, '0')).join('');
+  const at = location(context);
+  try {
+    const acquired = await storage.setIfAbsent(refreshLockKey(at.providerId, at.clientId, at.key), lockToken, lock.ttlMs);
+    return acquired ? { acquired, lockToken } : { acquired };
+  } catch (error) {
+    throw new OAuthError('storage_error', `could not take the refresh lock: ${toOAuthError(error).message}`, { cause: error });
+  }
+}
+
+/** Releases the lock only if this actor still holds it (a lock that expired may belong to another by now). */
+export async function releaseLock(services: Services, context: RefreshTokenContext): Promise<void> {
+  if (context.lockToken === undefined) return;
+  const at = location(context);
+  const key = refreshLockKey(at.providerId, at.clientId, at.key);
+  const { storage } = services;
+  if (storage.deleteIfEquals) {
+    await storage.deleteIfEquals(key, context.lockToken);
+  } else if ((await storage.get(key)) === context.lockToken) {
+    await storage.delete(key);
+  }
+}
+
+export async function loadTokens(services: Services, context: RefreshTokenContext): Promise<TokenSet> {
+  const tokens = await readTokens(services, location(context));
+  if (!tokens) {
+    throw new OAuthError('reauthorization_required', 'no tokens are stored for this key: authorize first', { field: 'key' });
+  }
+  return tokens;
+}
+
+/** Whether the stored set may be returned as it is (not forced, and outside the refresh window). */
+export function isFresh(services: Services, context: RefreshTokenContext, tokens: TokenSet): boolean {
+  if (context.input.force) return false;
+  if (tokens.expiresAt === undefined) return true;
+  return tokens.expiresAt - services.clock.now() > (context.input.refreshWindowMs ?? DEFAULT_REFRESH_WINDOW_MS);
+}
+
+export interface RefreshRequestInput {
+  provider: Provider;
+  client: ClientConfig;
+  stored: TokenSet;
+  scopes?: string[];
+}
+
+/** grant_type=refresh_token as the provider's data says; the answer merged over what was stored. */
+export async function refreshTokens(services: Services, secrets: ClientSecrets, input: RefreshRequestInput, signal?: AbortSignal): Promise<TokenSet> {
+  const { provider, client, stored } = input;
+  if (!stored.refreshToken) {
+    throw new OAuthError('reauthorization_required', 'the stored tokens have no refresh token: authorize again', { field: 'tokens.refreshToken' });
+  }
+  const { auth } = prepareGrant(provider, client, secrets, 'refresh_token');
+  const request = buildTokenRequest({
+    provider,
+    client,
+    secrets,
+    auth,
+    grantType: 'refresh_token',
+    params: { refresh_token: stored.refreshToken, scope: input.scopes && input.scopes.length > 0 ? input.scopes.join(' ') : undefined },
+  });
+  const fresh = processTokenResponse(provider, await sendRequest(services, request, signal), services.clock.now());
+  // RFC 6749 §6: no new refresh token means the old one stays valid; no scope means the same scope.
+  return {
+    ...fresh,
+    ...(fresh.refreshToken === undefined ? { refreshToken: stored.refreshToken } : {}),
+    ...(fresh.scopes === undefined && stored.scopes !== undefined ? { scopes: stored.scopes } : {}),
+    extra: { ...stored.extra, ...fresh.extra },
+  };
+}
+
+/**
+ * Whether a failed refresh may be repeated. A refresh that may have reached the server may have
+ * used up a single-use refresh token, so only a 429 (not processed, RFC 6585) is retried unless
+ * the provider says its refresh tokens are reusable.
+ */
+export function canRetryRefresh(services: Services, context: RefreshTokenContext, error: unknown): boolean {
+  if (!canRetry(error, context.attempt + 1, services.retry)) return false;
+  return context.provider!.token.refreshTokensReusable || (error as OAuthError).status === 429;
+}
+
+/** The final error of a refresh: `invalid_grant` means authorize again; an unretried transient says why. */
+export function refreshFailure(provider: Provider, error: unknown): OAuthError {
+  const cause = toOAuthError(error, 'network_error');
+  if (cause.code === 'invalid_grant') {
+    return new OAuthError('reauthorization_required', `the refresh token was refused (invalid_grant${cause.description ? `: ${cause.description}` : ''}); authorize again`, {
+      ...(cause.status === undefined ? {} : { status: cause.status }),
+      cause,
+    });
+  }
+  if (cause.retryable && !provider.token.refreshTokensReusable && cause.status !== 429) {
+    return new OAuthError(cause.code, `${cause.message}; not retried: the request may have reached the server, and provider "${provider.id}" refresh tokens are single-use`, {
+      ...(cause.status === undefined ? {} : { status: cause.status }),
+      retryable: false,
+      cause,
+    });
+  }
+  return cause;
+}
+
+/** The named implementations of refreshTokenMachine, over the given services and secrets. */
+export function refreshTokenImplementations(services: Services, secrets: ClientSecrets) {
+  return {
+    actors: {
+      prepareRefresh: fromPromise<Provider, RefreshTokenInput>(async ({ input }) => {
+        try {
+          return prepareGrant(input.provider, input.client, secrets, 'refresh_token').provider;
+        } catch (error) {
+          throw toOAuthError(error);
+        }
+      }),
+      acquireLock: fromPromise<{ acquired: boolean; lockToken?: string }, RefreshTokenContext>(({ input }) => acquireLock(services, input)),
+      loadTokens: fromPromise<TokenSet, RefreshTokenContext>(({ input }) => loadTokens(services, input)),
+      refreshTokens: fromPromise<TokenSet, RefreshRequestInput>(async ({ input, signal }) => {
+        try {
+          return await refreshTokens(services, secrets, input, signal);
+        } catch (error) {
+          throw toOAuthError(error, 'network_error');
+        }
+      }),
+      storeTokens: fromPromise<void, RefreshTokenContext>(({ input }) => writeTokens(services, location(input), input.result!)),
+      discardTokens: fromPromise<void, RefreshTokenContext>(({ input }) => deleteTokens(services, location(input))),
+      releaseLock: fromPromise<void, RefreshTokenContext>(({ input }) => releaseLock(services, input)),
+    },
+    guards: {
+      isLockAcquired: (_: unknown, params: { acquired: boolean }) => params.acquired,
+      isFresh: ({ context }: { context: RefreshTokenContext }, params: { tokens: TokenSet }) => isFresh(services, context, params.tokens),
+      isInvalidGrant: (_: unknown, params: { error: unknown }) => toOAuthError(params.error).code === 'invalid_grant',
+      canRetry: ({ context }: { context: RefreshTokenContext }, params: { error: unknown }) => canRetryRefresh(services, context, params.error),
+      hasError: ({ context }: { context: RefreshTokenContext }) => context.error !== undefined,
+    },
+    delays: {
+      retryDelay: ({ context }: { context: RefreshTokenContext }) => backoffDelay(context.attempt - 1, services.retry, services.random, context.retryAfterMs),
+      lockPollInterval: () => services.lock.pollIntervalMs,
+    },
+  };
+}

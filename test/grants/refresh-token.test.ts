@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { createOAuthClient, memoryStorage, OAuthError, type Storage } from '../../src/index.js';
+import { refreshLockKey, tokensKey } from '../../src/grants/storage-keys.js';
+import { pathOfExile, poe } from '../../src/providers/index.js';
+import { fakePathOfExile, fakePoe } from '../../src/testing/index.js';
+
+const redirectUri = 'http://127.0.0.1:8080/callback';
+const userAgent = 'OAuth poe-tool/1.0.0 (contact: dev@example.com)';
+
+async function signedIn(options: { storage?: Storage; now?: () => number; lock?: { ttlMs?: number; pollIntervalMs?: number }; reusable?: boolean } = {}) {
+  const fake = fakePathOfExile({ clients: [{ clientId: 'poe-tool', redirectUris: [redirectUri] }], accessTokenTtlSeconds: 3600 });
+  const storage = options.storage ?? memoryStorage();
+  const provider = options.reusable ? { ...pathOfExile, token: { ...pathOfExile.token, refreshTokensReusable: true } } : pathOfExile;
+  const make = () =>
+    createOAuthClient({
+      provider,
+      clientId: 'poe-tool',
+      redirectUri,
+      userAgent,
+      http: fake.fetch,
+      storage,
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+      ...(options.now ? { clock: { now: options.now } } : {}),
+      ...(options.lock ? { lock: options.lock } : {}),
+    });
+  const client = make();
+  const { url } = await client.startAuthorization({ scopes: ['account:profile'] });
+  const first = await client.completeAuthorization(await fake.approve(url));
+  return { fake, storage, client, make, first };
+}
+
+const refreshRequests = (fake: { requests: Array<{ body: Record<string, unknown> }> }) => fake.requests.filter((r) => r.body.grant_type === 'refresh_token');
+
+describe('refresh-token grant (Path of Exile fake: refresh tokens rotate)', () => {
+  it('refresh() stores the rotated refresh token; the next refresh uses it', async () => {
+    const { fake, client, first } = await signedIn();
+    const second = await client.refresh();
+    expect(second.accessToken).not.toBe(first.accessToken);
+    expect(second.refreshToken).not.toBe(first.refreshToken);
+    expect(second.extra.username).toBe('Exile#1234');
+    expect(await client.getStoredTokens()).toEqual(second);
+    const third = await client.refresh();
+    const used = refreshRequests(fake).map((r) => r.body.refresh_token);
+    expect(used).toEqual([first.refreshToken, second.refreshToken]);
+    expect(third.refreshToken).not.toBe(second.refreshToken);
+    expect(fake.requests.at(-1)!.headers['user-agent']).toBe(userAgent);
+  });
+
+  it('reusing an old refresh token is invalid_grant → reauthorization_required, and the stored set is deleted', async () => {
+    const { client, storage, first } = await signedIn();
+    await client.refresh();
+    await storage.set(tokensKey('path-of-exile', 'poe-tool'), JSON.stringify(first)); // an old copy comes back
+    const error = await client.refresh().catch((e: unknown) => e as OAuthError);
+    expect(error).toBeInstanceOf(OAuthError);
+    expect(error).toMatchObject({ code: 'reauthorization_required', status: 400 });
+    expect(await client.getStoredTokens()).toBeUndefined();
+  });
+
+  it('getAccessToken returns the stored token while fresh, refreshes inside the window', async () => {
+    let now = Date.now();
+    const { fake, client, first } = await signedIn({ now: () => now });
+    expect((await client.getAccessToken()).accessToken).toBe(first.accessToken);
+    expect(refreshRequests(fake)).toHaveLength(0);
+    now = first.expiresAt! - 30_000; // inside the 60 s window
+    const fresh = await client.getAccessToken();
+    expect(fresh.accessToken).not.toBe(first.accessToken);
+    expect(refreshRequests(fake)).toHaveLength(1);
+  });
+
+  it('a credential without expiry (Poe api_key) is returned as it is; nothing stored is reauthorization_required', async () => {
+    const fake = fakePoe({ clients: [{ clientId: 'app', redirectUris: [redirectUri] }] });
+    const client = createOAuthClient({ provider: poe, clientId: 'app', redirectUri, http: fake.fetch });
+    await expect(client.getAccessToken()).rejects.toMatchObject({ code: 'reauthorization_required' });
+    const { url } = await client.startAuthorization();
+    const key = await client.completeAuthorization(await fake.approve(url, { apiKeyExpiresIn: null }));
+    expect(await client.getAccessToken()).toEqual(key);
+    await expect(client.refresh()).rejects.toMatchObject({ code: 'invalid_configuration', field: 'provider.grants.refresh_token' });
+  });
+
+  it('1000 concurrent getAccessToken on an expired token make exactly one refresh request', async () => {
+    let now = Date.now();
+    const { fake, client, first } = await signedIn({ now: () => now });
+    now = first.expiresAt! + 1;
+    const results = await Promise.all(Array.from({ length: 1000 }, () => client.getAccessToken()));
+    expect(refreshRequests(fake)).toHaveLength(1);
+    expect(new Set(results.map((t) => t.accessToken)).size).toBe(1);
+  });
+
+  it('separate clients sharing a storage (as processes would) refresh once, through the storage lock', async () => {
+    let now = Date.now();
+    const { fake, make, first } = await signedIn({ now: () => now, lock: { pollIntervalMs: 2 } });
+    now = first.expiresAt! + 1;
+    const clients = Array.from({ length: 8 }, make);
+    const results = await Promise.all(clients.flatMap((c) => Array.from({ length: 50 }, () => c.getAccessToken())));
+    expect(refreshRequests(fake)).toHaveLength(1);
+    expect(new Set(results.map((t) => t.accessToken)).size).toBe(1);
+  });
+
+  it('a lock left by a crashed holder frees itself at its TTL; then the next caller refreshes', async () => {
+    const { fake, client, storage } = await signedIn({ lock: { ttlMs: 80, pollIntervalMs: 5 } });
+    await storage.setIfAbsent!(refreshLockKey('path-of-exile', 'poe-tool'), 'crashed-holder', 80);
+    const started = Date.now();
+    await client.refresh();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(70);
+    expect(refreshRequests(fake)).toHaveLength(1);
+    expect(await storage.get(refreshLockKey('path-of-exile', 'poe-tool'))).toBeUndefined();
+  });
+
+  it('a 503 on a single-use refresh token is not retried (it may have been used), with a clear message', async () => {
+    const { fake, client } = await signedIn();
+    fake.failNext('http_503');
+    const error = await client.refresh().catch((e: unknown) => e as OAuthError);
+    expect(error).toMatchObject({ status: 503, retryable: false });
+    expect(error.message).toMatch(/not retried.*single-use/);
+    expect(refreshRequests(fake)).toHaveLength(1);
+  });
+
+  it('a 429 is retried (the server did not process it); so is a 503 where refresh tokens are reusable', async () => {
+    const a = await signedIn();
+    a.fake.failNext('http_429', { retryAfterSeconds: 0 });
+    await a.client.refresh();
+    expect(refreshRequests(a.fake)).toHaveLength(2);
+    const b = await signedIn({ reusable: true });
+    b.fake.failNext('http_503');
+    await b.client.refresh();
+    expect(refreshRequests(b.fake)).toHaveLength(2);
+  });
+
+  it('when the rotated set cannot be stored, it is returned with the storage error (nothing lost)', async () => {
+    const inner = memoryStorage();
+    let failTokens = false;
+    const storage: Storage = {
+      ...inner,
+      get: (k) => inner.get(k),
+      delete: (k) => inner.delete(k),
+      setIfAbsent: (k, v, t) => inner.setIfAbsent!(k, v, t),
+      deleteIfEquals: (k, v) => inner.deleteIfEquals!(k, v),
+      set: async (k, v, o) => {
+        if (failTokens && k.includes(':tokens:')) throw new Error('disk full');
+        return inner.set(k, v, o);
+      },
+    };
+    const { client } = await signedIn({ storage });
+    failTokens = true;
+    const result = await client.refresh();
+    expect(result.refreshToken).toMatch(/^poe-rt-/);
+    expect((result as { storageError?: OAuthError }).storageError?.code).toBe('storage_error');
+  });
+});
