@@ -50,7 +50,7 @@ describe('refresh-token grant (Path of Exile fake: refresh tokens rotate)', () =
     const { client, storage, first } = await signedIn();
     await client.refresh();
     await storage.set(tokensKey('path-of-exile', 'poe-tool'), JSON.stringify(first)); // an old copy comes back
-    const error = await client.refresh().catch((e: unknown) => e as OAuthError);
+    const error = await client.refresh().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OAuthError);
     expect(error).toMatchObject({ code: 'reauthorization_required', status: 400 });
     expect(await client.getStoredTokens()).toBeUndefined();
@@ -109,7 +109,7 @@ describe('refresh-token grant (Path of Exile fake: refresh tokens rotate)', () =
   it('a 503 on a single-use refresh token is not retried (it may have been used), with a clear message', async () => {
     const { fake, client } = await signedIn();
     fake.failNext('http_503');
-    const error = await client.refresh().catch((e: unknown) => e as OAuthError);
+    const error = (await client.refresh().catch((e: unknown) => e)) as OAuthError;
     expect(error).toMatchObject({ status: 503, retryable: false });
     expect(error.message).toMatch(/not retried.*single-use/);
     expect(refreshRequests(fake)).toHaveLength(1);

@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { OAuthError } from '../errors.js';
+import type { Clock, Storage } from '../services/types.js';
+
+export interface FileStorageOptions {
+  clock?: Clock;
+  /** A lock file older than this is a crashed writer's and is taken over. Default 10 000 ms. */
+  staleLockMs?: number;
+  /** Give up waiting for the lock after this long. Default 5 000 ms. */
+  lockTimeoutMs?: number;
+}
+
+interface Entry {
+  v: string;
+  /** Expiry, epoch ms. */
+  e?: number;
+}
+
+/**
+ * Storage in one JSON file, for command-line tools (Node only). Every change runs under a lock
+ * file (created with O_EXCL, so two processes never write at once), is written to a temporary
+ * file with mode 0600 and renamed over the old one (a crash leaves the old file or the new one,
+ * never half of one).
+ */
+export function fileStorage(path: string, options: FileStorageOptions = {}): Storage {
+  const clock = options.clock ?? { now: () => Date.now() };
+  const staleLockMs = options.staleLockMs ?? 10_000;
+  const lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
+  const lockPath = `${path}.lock`;
+
+  async function read(): Promise<Record<string, Entry>> {
+    try {
+      const data = JSON.parse(await readFile(path, 'utf8')) as unknown;
+      return data && typeof data === 'object' ? (data as Record<string, Entry>) : {};
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      if (error instanceof SyntaxError) throw new OAuthError('storage_error', `${path} is not valid JSON`, { cause: error });
+      throw error;
+    }
+  }
+
+  async function write(entries: Record<string, Entry>): Promise<void> {
+    const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(temp, JSON.stringify(entries), { mode: 0o600 });
+    await rename(temp, path);
+  }
+
+  async function withLock<T>(work: () => Promise<T>): Promise<T> {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const deadline = Date.now() + lockTimeoutMs;
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        const handle = await open(lockPath, 'wx', 0o600);
+        await handle.close();
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
+        if (age > staleLockMs) await rm(lockPath, { force: true });
+        else if (Date.now() > deadline) throw new OAuthError('storage_error', `timed out waiting for the lock on ${path}`);
+        else await new Promise((resolve) => setTimeout(resolve, wait + Math.random() * wait));
+      }
+    }
+    try {
+      return await work();
+    } finally {
+      await rm(lockPath, { force: true });
+    }
+  }
+
+  const live = (entry: Entry | undefined) => (entry && (entry.e === undefined || entry.e > clock.now()) ? entry : undefined);
+
+  /** Reads, changes and writes back under the lock, dropping expired entries on the way. */
+  const update = <T>(change: (entries: Record<string, Entry>) => T) =>
+    withLock(async () => {
+      const entries = await read();
+      for (const [key, entry] of Object.entries(entries)) if (!live(entry)) delete entries[key];
+      const result = change(entries);
+      await write(entries);
+      return result;
+    });
+
+  return {
+    async get(key) {
+      return live((await read())[key])?.v;
+    },
+    async set(key, value, setOptions) {
+      await update((entries) => {
+        entries[key] = setOptions?.ttlMs === undefined ? { v: value } : { v: value, e: clock.now() + setOptions.ttlMs };
+      });
+    },
+    async delete(key) {
+      await update((entries) => {
+        delete entries[key];
+      });
+    },
+    setIfAbsent(key, value, ttlMs) {
+      return update((entries) => {
+        if (live(entries[key])) return false;
+        entries[key] = { v: value, e: clock.now() + ttlMs };
+        return true;
+      });
+    },
+    deleteIfEquals(key, value) {
+      return update((entries) => {
+        if (live(entries[key])?.v !== value) return false;
+        delete entries[key];
+        return true;
+      });
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { redisStorage, type RedisClientLike, type RedisStorageOptions } from './redis.js';

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import type { Storage } from '../../src/services/types.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What every storage adapter must do; each adapter's test file runs it. */
+export function storageContract(name: string, make: () => Storage | Promise<Storage>) {
+  describe(`${name}: storage contract`, () => {
+    it('get/set/overwrite/delete; a missing key is undefined', async () => {
+      const storage = await make();
+      expect(await storage.get('grantflow:t:c:missing')).toBeUndefined();
+      await storage.set('grantflow:t:c:a', 'one');
+      expect(await storage.get('grantflow:t:c:a')).toBe('one');
+      await storage.set('grantflow:t:c:a', 'two');
+      expect(await storage.get('grantflow:t:c:a')).toBe('two');
+      await storage.delete('grantflow:t:c:a');
+      expect(await storage.get('grantflow:t:c:a')).toBeUndefined();
+      await storage.delete('grantflow:t:c:never-set');
+    });
+
+    it('keeps values byte for byte (JSON, unicode, 100 KB)', async () => {
+      const storage = await make();
+      const value = JSON.stringify({ s: 'ünïcødé ✓ "quoted" \\ \n', big: 'x'.repeat(100_000) });
+      await storage.set('grantflow:t:c:json', value);
+      expect(await storage.get('grantflow:t:c:json')).toBe(value);
+    });
+
+    it('a value with a ttl disappears after it', async () => {
+      const storage = await make();
+      await storage.set('grantflow:t:c:ttl', 'v', { ttlMs: 60 });
+      expect(await storage.get('grantflow:t:c:ttl')).toBe('v');
+      await sleep(120);
+      expect(await storage.get('grantflow:t:c:ttl')).toBeUndefined();
+    });
+
+    it('setIfAbsent sets once, and again after the ttl; of 50 concurrent callers exactly one wins', async () => {
+      const storage = await make();
+      expect(storage.setIfAbsent).toBeTypeOf('function');
+      expect(await storage.setIfAbsent!('grantflow:t:c:lock', 'a', 60)).toBe(true);
+      expect(await storage.setIfAbsent!('grantflow:t:c:lock', 'b', 60)).toBe(false);
+      expect(await storage.get('grantflow:t:c:lock')).toBe('a');
+      await sleep(120);
+      expect(await storage.setIfAbsent!('grantflow:t:c:lock', 'c', 60_000)).toBe(true);
+      const wins = await Promise.all(Array.from({ length: 50 }, (_, i) => storage.setIfAbsent!('grantflow:t:c:race', `v${i}`, 60_000)));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('deleteIfEquals releases a lock for its holder only', async () => {
+      const storage = await make();
+      expect(storage.deleteIfEquals).toBeTypeOf('function');
+      await storage.setIfAbsent!('grantflow:t:c:held', 'mine', 60_000);
+      expect(await storage.deleteIfEquals!('grantflow:t:c:held', 'theirs')).toBe(false);
+      expect(await storage.get('grantflow:t:c:held')).toBe('mine');
+      expect(await storage.deleteIfEquals!('grantflow:t:c:held', 'mine')).toBe(true);
+      expect(await storage.get('grantflow:t:c:held')).toBeUndefined();
+    });
+  });
+}
