@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOAuthClient, memoryStorage, OAuthError } from '../../src/index.js';
+import { createOAuthClient, memoryStorage, OAuthError, type Storage } from '../../src/index.js';
+import { tokensKey } from '../../src/grants/storage-keys.js';
 import type { Provider } from '../../src/provider/schema.js';
 import { genericOAuth2 } from '../../src/providers/index.js';
 import { startOidcServer, type OidcServer } from '../../src/cli/oidc-server.js';
@@ -32,7 +33,7 @@ beforeAll(async () => {
     clients: [
       { client_id: 'public-app', token_endpoint_auth_method: 'none', redirect_uris: [redirectUri], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
       { client_id: 'basic-app', client_secret: 'basic-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'] },
-      { client_id: 'post-app', client_secret: 'post-secret-0123456789', token_endpoint_auth_method: 'client_secret_post', redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'] },
+      { client_id: 'post-app', client_secret: 'post-secret-0123456789', token_endpoint_auth_method: 'client_secret_post', redirect_uris: [redirectUri], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
     ],
   });
   provider = (authMethods) =>
@@ -144,5 +145,45 @@ describe('authorization code + PKCE against oidc-provider over real HTTP', () =>
     const replay = make().completeAuthorization(await server.approve(url));
     await expect(replay).rejects.toBeInstanceOf(OAuthError);
     await expect(replay).rejects.toMatchObject({ code: 'flow_not_found' });
+  });
+});
+
+describe('refresh against oidc-provider over real HTTP', () => {
+  async function signedIn(clientId: string, clientSecret?: string) {
+    const storage: Storage = memoryStorage();
+    const client = createOAuthClient({
+      provider: provider(clientSecret ? ['client_secret_post'] : undefined),
+      clientId,
+      redirectUri,
+      storage,
+      ...(clientSecret ? { clientSecret } : {}),
+    });
+    const { url } = await client.startAuthorization();
+    const first = await client.completeAuthorization(await server.approve(url));
+    return { client, storage, first };
+  }
+
+  it('public client: the refresh token rotates; the rotated one works; the old one is refused → reauthorization_required', async () => {
+    const { client, storage, first } = await signedIn('public-app');
+    const second = await client.refresh();
+    expect(second.accessToken).not.toBe(first.accessToken);
+    expect(second.refreshToken).toBeTruthy();
+    expect(second.refreshToken).not.toBe(first.refreshToken);
+    const third = await client.refresh();
+    expect(third.refreshToken).not.toBe(second.refreshToken);
+    await storage.set(tokensKey('oidc', 'public-app'), JSON.stringify(first));
+    await expect(client.refresh()).rejects.toMatchObject({ code: 'reauthorization_required' });
+    expect(await client.getStoredTokens()).toBeUndefined();
+  });
+
+  it('confidential client (client_secret_post): no rotation, the same refresh token is kept and works again', async () => {
+    const { client, first } = await signedIn('post-app', 'post-secret-0123456789');
+    const second = await client.refresh();
+    expect(second.accessToken).not.toBe(first.accessToken);
+    expect(second.refreshToken).toBe(first.refreshToken);
+    const third = await client.refresh();
+    expect(third.accessToken).not.toBe(second.accessToken);
+    const { payload } = await jwtVerify(third.accessToken, createRemoteJWKSet(new URL(server.jwksUri)), { issuer: server.issuer, audience: server.resource });
+    expect(payload.client_id).toBe('post-app');
   });
 });
