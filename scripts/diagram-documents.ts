@@ -1,10 +1,12 @@
 import { authorizationCodeMachine } from '../machines/authorization-code.js';
 import { refreshTokenMachine } from '../machines/refresh-token.js';
+import { tokenSessionMachine } from '../machines/token-session.js';
 import { machineToMermaid } from './mermaid.js';
 
 const machines = [
   { name: 'authorization-code', title: 'authorizationCodeMachine', machine: authorizationCodeMachine },
   { name: 'refresh-token', title: 'refreshTokenMachine', machine: refreshTokenMachine },
+  { name: 'token-session', title: 'tokenSessionMachine', machine: tokenSessionMachine },
 ];
 
 /** Every machine's diagram page, as it should be committed. */

@@ -36,5 +36,11 @@ export function machineToMermaid(machine: AnyStateMachine): string {
     }
   };
   visit(machine.root);
+  // Transitions of the machine itself apply in every state.
+  for (const [eventType, transitions] of machine.root.transitions) {
+    for (const transition of transitions) {
+      for (const target of transition.target ?? []) lines.push(`  note right of ${target.key} : entered on ${eventLabel(eventType)} from any state`);
+    }
+  }
   return lines.join('\n');
 }

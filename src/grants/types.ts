@@ -44,3 +44,12 @@ export interface RefreshTokenInput {
   /** A token this close to expiry counts as expired. Default 60 000 ms. */
   refreshWindowMs?: number;
 }
+
+export interface TokenSessionInput {
+  provider: ProviderInput;
+  client: ClientConfig;
+  /** Which stored TokenSet the session keeps fresh. Default `default`. */
+  key?: string;
+  /** Refresh this long before expiry. Default 60 000 ms. */
+  refreshWindowMs?: number;
+}
