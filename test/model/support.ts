@@ -1,4 +1,4 @@
-import type { AnyMachineSnapshot, AnyStateMachine, AnyStateNode, EventObject } from 'xstate';
+import { transition, type AnyMachineSnapshot, type AnyStateMachine, type AnyStateNode, type EventObject } from 'xstate';
 import type { StatePath } from 'xstate/graph';
 
 /**
@@ -70,3 +70,25 @@ export function coverageReport(name: string, machine: AnyStateMachine, covered: 
 
 /** A plain, comparable form of a snapshot's state value. */
 export const valueOf = (snapshot: { value: unknown }) => JSON.stringify(snapshot.value);
+
+/**
+ * Path generators stop at states they have seen, so a transition back to a visited state (a
+ * poll loop) is in no generated path. This adds, for every shortest path, one path per enabled
+ * event that leaves its last state: together they take every transition reachable.
+ */
+export function withEdgePaths<TSnapshot extends AnyMachineSnapshot, TEvent extends EventObject>(
+  machine: AnyStateMachine,
+  shortest: Array<StatePath<TSnapshot, TEvent>>,
+  events: (snapshot: TSnapshot) => readonly TEvent[],
+): Array<StatePath<TSnapshot, TEvent>> {
+  const extended: Array<StatePath<TSnapshot, TEvent>> = [];
+  for (const path of shortest) {
+    if (path.state.status !== 'active') continue;
+    for (const event of events(path.state)) {
+      if (machine.getTransitionData(path.state, event).length === 0) continue;
+      const [next] = transition(machine, path.state, event);
+      extended.push({ state: next as TSnapshot, steps: [...path.steps, { event, state: next as TSnapshot }], weight: path.weight + 1 });
+    }
+  }
+  return extended;
+}
