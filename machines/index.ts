@@ -1,5 +1,7 @@
 export { authorizationCodeMachine, type AuthorizationCodeEvent } from './authorization-code.js';
 export { refreshTokenMachine } from './refresh-token.js';
 export { tokenSessionMachine, type TokenSessionEvent } from './token-session.js';
+export { clientCredentialsMachine } from './client-credentials.js';
+export { clientAssertionMachine } from './client-assertion.js';
 export { provideServices } from '../src/provide-services.js';
-export type { GrantInput, GrantOutput, AuthorizationCodeInput, RefreshTokenInput, TokenSessionInput } from '../src/grants/types.js';
+export type { GrantInput, GrantOutput, AuthorizationCodeInput, RefreshTokenInput, TokenSessionInput, ClientCredentialsInput } from '../src/grants/types.js';

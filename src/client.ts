@@ -1,6 +1,8 @@
 import { createActor, toPromise, waitFor } from 'xstate';
 import { authorizationCodeMachine } from '../machines/authorization-code.js';
 import { refreshTokenMachine } from '../machines/refresh-token.js';
+import { clientAssertionMachine } from '../machines/client-assertion.js';
+import { clientCredentialsMachine } from '../machines/client-credentials.js';
 import { OAuthError, toOAuthError } from './errors.js';
 import type { PendingFlowRecord } from './grants/authorization-code.js';
 import { DEFAULT_REFRESH_WINDOW_MS } from './grants/refresh-token.js';
@@ -22,6 +24,8 @@ export interface OAuthClientOptions extends ServiceOptions {
   clientSecret?: string;
   privateKey?: string | JsonWebKey | CryptoKey;
   keyId?: string;
+  /** A gateway API key, where the provider's data says it goes (POEMS). */
+  apiKey?: string;
   redirectUri?: string;
   userAgent?: string;
   /** Receives every machine event and snapshot, secrets redacted (see `revealSecrets`). */
@@ -63,6 +67,12 @@ export interface OAuthClient {
   getAccessToken(options?: { key?: string }): Promise<TokenSet>;
   /** Refreshes now, whatever the expiry. */
   refresh(options?: { key?: string; scopes?: string[] }): Promise<TokenSet>;
+  /**
+   * A token for the client itself (client credentials): with privateKey, an RS256 client
+   * assertion (private_key_jwt); with clientSecret, the secret. Cached until shortly before
+   * expiry; concurrent callers share one request.
+   */
+  clientCredentials(options?: { scopes?: string[]; force?: boolean }): Promise<TokenSet>;
 }
 
 /**
@@ -80,6 +90,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     ...(options.clientSecret === undefined ? {} : { clientSecret: options.clientSecret }),
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     ...(options.keyId === undefined ? {} : { keyId: options.keyId }),
+    ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
   };
   const client: ClientConfig = {
     clientId: options.clientId,
@@ -191,7 +202,31 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     return runRefresh(options.key, true, options.scopes);
   }
 
-  return { provider, startAuthorization, completeAuthorization, getStoredTokens, getAccessToken, refresh };
+  // The grant follows the secrets given, as the provider allows: a private key signs assertions.
+  const credentialsMachine =
+    secrets.privateKey !== undefined && provider.token.authMethods.includes('private_key_jwt')
+      ? provideServices(clientAssertionMachine, { ...services, secrets })
+      : provideServices(clientCredentialsMachine, { ...services, secrets });
+
+  function clientCredentials(options: { scopes?: string[]; force?: boolean } = {}): Promise<TokenSet> {
+    const flight = `client_credentials:${options.force ? 'force' : 'cached'}:${[...(options.scopes ?? [])].sort().join(' ')}`;
+    const running = inflight.get(flight);
+    if (running) return running;
+    const actor = createActor(credentialsMachine, {
+      ...actorOptions,
+      input: { provider, client, refreshWindowMs, ...(options.scopes ? { scopes: options.scopes } : {}), ...(options.force ? { force: true } : {}) },
+    });
+    const shared = toPromise(actor.start())
+      .then((output) => {
+        if (output.status !== 'succeeded') throw output.error;
+        return output.storageError ? { ...output.tokens, storageError: output.storageError } : output.tokens;
+      })
+      .finally(() => inflight.delete(flight));
+    inflight.set(flight, shared);
+    return shared;
+  }
+
+  return { provider, startAuthorization, completeAuthorization, getStoredTokens, getAccessToken, refresh, clientCredentials };
 }
 
 function failure(output: unknown): OAuthError {

@@ -1,6 +1,7 @@
 import type { AnyStateMachine } from 'xstate';
 import { OAuthError } from './errors.js';
 import { authorizationCodeImplementations } from './grants/authorization-code.js';
+import { clientCredentialsImplementations } from './grants/client-credentials.js';
 import { refreshTokenImplementations } from './grants/refresh-token.js';
 import { tokenSessionImplementations } from './grants/token-session.js';
 import type { ClientSecrets } from './secrets.js';
@@ -13,6 +14,8 @@ type Implementations = (services: Services, secrets: ClientSecrets, machine: Any
 const implementationsById: Record<string, Implementations> = {
   authorizationCode: authorizationCodeImplementations,
   refreshToken: refreshTokenImplementations,
+  clientCredentials: (services, secrets) => clientCredentialsImplementations(services, secrets, 'secret'),
+  clientAssertion: (services, secrets) => clientCredentialsImplementations(services, secrets, 'assertion'),
   // The session refreshes through its child machine (refreshTokenMachine), given the same services and secrets.
   tokenSession: (services, secrets, machine) =>
     tokenSessionImplementations(services, secrets, withImplementations(machine.implementations.actors.refreshSession as AnyStateMachine, services, secrets)),

@@ -8,6 +8,8 @@ export interface ClientSecrets {
   privateKey?: string | JsonWebKey | CryptoKey;
   /** `kid` header of signed client assertions. */
   keyId?: string;
+  /** A gateway API key, sent where the provider's `apiKey` rule says (POEMS). */
+  apiKey?: string;
 }
 
 /** Who the client is. Data only: it travels in machine input and persisted snapshots. */

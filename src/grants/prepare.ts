@@ -18,5 +18,10 @@ export function prepareGrant(providerInput: unknown, client: ClientConfig | unde
     throw new OAuthError('invalid_configuration', `provider "${provider.id}" does not support the ${grant} grant`, { field: `provider.grants.${grant}` });
   }
   checkUserAgent(provider, client);
+  if (provider.apiKey?.required && !secrets.apiKey) {
+    throw new OAuthError('invalid_configuration', `provider "${provider.id}" needs an API key (sent as ${provider.apiKey.in} "${provider.apiKey.name}"); pass secrets.apiKey`, {
+      field: 'secrets.apiKey',
+    });
+  }
   return { provider, auth: chooseClientAuth(provider, secrets) };
 }

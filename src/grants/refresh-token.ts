@@ -9,7 +9,7 @@ import type { Services } from '../services/types.js';
 import type { TokenSet } from '../tokens.js';
 import { prepareGrant } from './prepare.js';
 import { backoffDelay, canRetry } from './retry.js';
-import { refreshLockKey } from './storage-keys.js';
+import { acquireLock, releaseLock } from './lock.js';
 import { deleteTokens, readTokens, writeTokens, type TokenLocation } from './token-store.js';
 import type { RefreshTokenInput } from './types.js';
 
@@ -35,33 +35,6 @@ const location = (context: RefreshTokenContext): TokenLocation => ({
   clientId: context.input.client.clientId,
   key: context.input.key,
 });
-
-/** Takes the refresh lock where the storage can lock; without setIfAbsent, one process is assumed. */
-export async function acquireLock(services: Services, context: RefreshTokenContext): Promise<{ acquired: boolean; lockToken?: string }> {
-  const { storage, random, lock } = services;
-  if (!storage.setIfAbsent) return { acquired: true };
-  const lockToken = Array.from(random(16), (b) => b.toString(16).padStart(2, '0')).join('');
-  const at = location(context);
-  try {
-    const acquired = await storage.setIfAbsent(refreshLockKey(at.providerId, at.clientId, at.key), lockToken, lock.ttlMs);
-    return acquired ? { acquired, lockToken } : { acquired };
-  } catch (error) {
-    throw new OAuthError('storage_error', `could not take the refresh lock: ${toOAuthError(error).message}`, { cause: error });
-  }
-}
-
-/** Releases the lock only if this actor still holds it (a lock that expired may belong to another by now). */
-export async function releaseLock(services: Services, context: RefreshTokenContext): Promise<void> {
-  if (context.lockToken === undefined) return;
-  const at = location(context);
-  const key = refreshLockKey(at.providerId, at.clientId, at.key);
-  const { storage } = services;
-  if (storage.deleteIfEquals) {
-    await storage.deleteIfEquals(key, context.lockToken);
-  } else if ((await storage.get(key)) === context.lockToken) {
-    await storage.delete(key);
-  }
-}
 
 export async function loadTokens(services: Services, context: RefreshTokenContext): Promise<TokenSet> {
   const tokens = await readTokens(services, location(context));
@@ -150,7 +123,7 @@ export function refreshTokenImplementations(services: Services, secrets: ClientS
           throw toOAuthError(error);
         }
       }),
-      acquireLock: fromPromise<{ acquired: boolean; lockToken?: string }, RefreshTokenContext>(({ input }) => acquireLock(services, input)),
+      acquireLock: fromPromise<{ acquired: boolean; lockToken?: string }, RefreshTokenContext>(({ input }) => acquireLock(services, location(input))),
       loadTokens: fromPromise<TokenSet, RefreshTokenContext>(({ input }) => loadTokens(services, input)),
       refreshTokens: fromPromise<TokenSet, RefreshRequestInput>(async ({ input, signal }) => {
         try {
@@ -161,7 +134,7 @@ export function refreshTokenImplementations(services: Services, secrets: ClientS
       }),
       storeTokens: fromPromise<void, RefreshTokenContext>(({ input }) => writeTokens(services, location(input), input.result!)),
       discardTokens: fromPromise<void, RefreshTokenContext>(({ input }) => deleteTokens(services, location(input))),
-      releaseLock: fromPromise<void, RefreshTokenContext>(({ input }) => releaseLock(services, input)),
+      releaseLock: fromPromise<void, RefreshTokenContext>(({ input }) => releaseLock(services, location(input), input.lockToken)),
     },
     guards: {
       isLockAcquired: (_: unknown, params: { acquired: boolean }) => params.acquired,

@@ -53,3 +53,15 @@ export interface TokenSessionInput {
   /** Refresh this long before expiry. Default 60 000 ms. */
   refreshWindowMs?: number;
 }
+
+export interface ClientCredentialsInput {
+  provider: ProviderInput;
+  client: ClientConfig;
+  scopes?: string[];
+  /** Cache key of the token; default: the scope set. */
+  key?: string;
+  /** Request a new token even when the cached one is fresh. */
+  force?: boolean;
+  /** A cached token this close to expiry is not reused. Default 60 000 ms. */
+  refreshWindowMs?: number;
+}

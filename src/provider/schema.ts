@@ -84,6 +84,13 @@ export const UserAgentRuleSchema = z.strictObject({
   template: z.string().check(z.minLength(1)),
 });
 
+/** Where a gateway API key goes on token requests (POEMS issues one; its document does not say where: the app fills this in). */
+export const ApiKeyRuleSchema = z.strictObject({
+  in: z.enum(['header', 'body']),
+  name: z.string().check(z.minLength(1)),
+  required: z._default(z.boolean(), true),
+});
+
 export const ProviderSchema = z.strictObject({
   id: z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]*$/)),
   name: z.string().check(z.minLength(1)),
@@ -96,6 +103,8 @@ export const ProviderSchema = z.strictObject({
   /** Static headers sent with every token request. */
   headers: z._default(z.record(z.string().check(z.regex(/^[A-Za-z0-9-]+$/)), z.string()), {}),
   userAgent: z.optional(UserAgentRuleSchema),
+  /** The value comes from `secrets.apiKey`. */
+  apiKey: z.optional(ApiKeyRuleSchema),
   /** The grants the provider supports, each with its scope rules. */
   grants: z.partialRecord(GrantTypeSchema, ScopeRulesSchema),
 });

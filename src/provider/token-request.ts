@@ -30,9 +30,12 @@ export function buildTokenRequest(options: BuildTokenRequestOptions): TokenReque
   if (provider.token.sendsGrantType) fields.grant_type = grantType;
   for (const [name, value] of Object.entries(params)) if (value !== undefined) fields[name] = value;
   Object.assign(fields, authParts.body);
+  const apiKeyRule = provider.apiKey;
+  if (apiKeyRule && secrets.apiKey !== undefined && apiKeyRule.in === 'body') fields[apiKeyRule.name] = secrets.apiKey;
 
   const headers: Record<string, string> = { accept: 'application/json', ...lowerCaseKeys(provider.headers), ...authParts.headers };
   if (client.userAgent !== undefined) headers['user-agent'] = client.userAgent;
+  if (apiKeyRule && secrets.apiKey !== undefined && apiKeyRule.in === 'header') headers[apiKeyRule.name.toLowerCase()] = secrets.apiKey;
   let body: string;
   if (provider.token.body === 'json') {
     headers['content-type'] = 'application/json';

@@ -1,0 +1,155 @@
+import { fromPromise } from 'xstate';
+import { importSigningKey, signClientAssertion } from '../crypto/client-assertion.js';
+import { OAuthError, toOAuthError } from '../errors.js';
+import type { ClientAuthMethod, Provider } from '../provider/schema.js';
+import { resolveScopes } from '../provider/scopes.js';
+import { buildTokenRequest } from '../provider/token-request.js';
+import { processTokenResponse } from '../provider/token-response.js';
+import type { ClientSecrets } from '../secrets.js';
+import { sendRequest } from '../services/send.js';
+import type { Services } from '../services/types.js';
+import type { TokenSet } from '../tokens.js';
+import { acquireLock, releaseLock } from './lock.js';
+import { prepareGrant } from './prepare.js';
+import { DEFAULT_REFRESH_WINDOW_MS } from './refresh-token.js';
+import { backoffDelay, canRetry } from './retry.js';
+import { readTokens, writeTokens, type TokenLocation } from './token-store.js';
+import type { ClientCredentialsInput } from './types.js';
+
+/** What both server-to-server grants hold: the clientCredentials and clientAssertion machines share it. */
+export interface ClientCredentialsContext {
+  input: ClientCredentialsInput;
+  provider?: Provider;
+  auth?: ClientAuthMethod;
+  scopes?: string[];
+  lockToken?: string;
+  /** The signed client assertion of the current attempt (clientAssertion only; never reused: its jti is single-use). */
+  assertion?: string;
+  result?: TokenSet;
+  /** Whether the result came from the cache rather than a request. */
+  cached: boolean;
+  attempt: number;
+  retryAfterMs?: number;
+  storageError?: OAuthError;
+  error?: OAuthError;
+}
+
+export interface PreparedClientCredentials {
+  provider: Provider;
+  auth: ClientAuthMethod;
+  scopes: string[];
+}
+
+/** The cache of a token per scope set (or per the caller's key). */
+export const cacheLocation = (context: ClientCredentialsContext): TokenLocation => ({
+  providerId: context.provider!.id,
+  clientId: context.input.client.clientId,
+  key: `client_credentials:${context.input.key ?? context.scopes!.join(' ')}`,
+});
+
+/**
+ * Checks before anything is sent: the provider supports client credentials, the client is
+ * confidential (Path of Exile: confidential only), and the scopes fit this grant's rules.
+ * `method` is the kind of credential the machine uses: a secret, or a signed assertion.
+ */
+export function prepareClientCredentials(input: ClientCredentialsInput, secrets: ClientSecrets, method: 'secret' | 'assertion'): PreparedClientCredentials {
+  const relevant: ClientSecrets = method === 'secret' ? { ...secrets, privateKey: undefined } : { ...secrets, clientSecret: undefined };
+  if (method === 'secret' && !secrets.clientSecret) {
+    throw new OAuthError('invalid_configuration', 'client credentials with a shared secret need secrets.clientSecret', { field: 'secrets.clientSecret' });
+  }
+  if (method === 'assertion' && secrets.privateKey === undefined) {
+    throw new OAuthError('invalid_configuration', 'a client assertion needs secrets.privateKey (PKCS#8 PEM, JWK or CryptoKey)', { field: 'secrets.privateKey' });
+  }
+  const { provider, auth } = prepareGrant(input.provider, input.client, relevant, 'client_credentials');
+  if (method === 'assertion' && auth !== 'private_key_jwt') {
+    throw new OAuthError('invalid_configuration', `provider "${provider.id}" does not accept private_key_jwt (token.authMethods: ${provider.token.authMethods.join(', ')})`, {
+      field: 'provider.token.authMethods',
+    });
+  }
+  const scopes = resolveScopes(provider, 'client_credentials', input.scopes, true).sort();
+  return { provider, auth, scopes };
+}
+
+export function isCachedFresh(services: Services, context: ClientCredentialsContext, tokens: TokenSet | undefined): boolean {
+  if (!tokens || context.input.force) return false;
+  if (tokens.expiresAt === undefined) return true;
+  return tokens.expiresAt - services.clock.now() > (context.input.refreshWindowMs ?? DEFAULT_REFRESH_WINDOW_MS);
+}
+
+export function assertionAudience(provider: Provider): string {
+  return provider.token.assertionAudience === 'issuer' ? provider.issuer! : provider.token.url;
+}
+
+/** grant_type=client_credentials, authenticated as the provider's data and the secrets say. */
+export async function requestToken(services: Services, secrets: ClientSecrets, context: ClientCredentialsContext, signal?: AbortSignal): Promise<TokenSet> {
+  const provider = context.provider!;
+  const request = buildTokenRequest({
+    provider,
+    client: context.input.client,
+    secrets,
+    auth: context.auth!,
+    grantType: 'client_credentials',
+    params: { scope: context.scopes!.length > 0 ? context.scopes!.join(' ') : undefined },
+    ...(context.assertion === undefined ? {} : { assertion: context.assertion }),
+  });
+  return processTokenResponse(provider, await sendRequest(services, request, signal), services.clock.now());
+}
+
+/** The named implementations shared by clientCredentialsMachine and clientAssertionMachine. */
+export function clientCredentialsImplementations(services: Services, secrets: ClientSecrets, method: 'secret' | 'assertion' = 'secret') {
+  // The private key is imported once per provided machine, then reused for every assertion.
+  let signingKey: Promise<CryptoKey> | undefined;
+  const key = () => {
+    signingKey ??= importSigningKey(secrets.privateKey!);
+    signingKey.catch(() => (signingKey = undefined));
+    return signingKey;
+  };
+  return {
+    actors: {
+      prepareRequest: fromPromise<PreparedClientCredentials, ClientCredentialsInput>(async ({ input }) => {
+        try {
+          return prepareClientCredentials(input, secrets, method);
+        } catch (error) {
+          throw toOAuthError(error);
+        }
+      }),
+      acquireLock: fromPromise<{ acquired: boolean; lockToken?: string }, ClientCredentialsContext>(({ input }) => acquireLock(services, cacheLocation(input))),
+      loadCachedToken: fromPromise<TokenSet | null, ClientCredentialsContext>(async ({ input }) => (await readTokens(services, cacheLocation(input))) ?? null),
+      signAssertion: fromPromise<string, ClientCredentialsContext>(async ({ input }) => {
+        try {
+          return await signClientAssertion(await key(), {
+            clientId: input.input.client.clientId,
+            audience: assertionAudience(input.provider!),
+            now: services.clock.now(),
+            random: services.random,
+            ...(secrets.keyId === undefined ? {} : { keyId: secrets.keyId }),
+          });
+        } catch (error) {
+          throw toOAuthError(error);
+        }
+      }),
+      requestToken: fromPromise<TokenSet, ClientCredentialsContext>(async ({ input, signal }) => {
+        try {
+          return await requestToken(services, secrets, input, signal);
+        } catch (error) {
+          throw toOAuthError(error, 'network_error');
+        }
+      }),
+      storeTokens: fromPromise<void, ClientCredentialsContext>(({ input }) => writeTokens(services, cacheLocation(input), input.result!)),
+      releaseLock: fromPromise<void, ClientCredentialsContext>(({ input }) => releaseLock(services, cacheLocation(input), input.lockToken)),
+    },
+    guards: {
+      isLockAcquired: (_: unknown, params: { acquired: boolean }) => params.acquired,
+      isCachedFresh: ({ context }: { context: ClientCredentialsContext }, params: { tokens: TokenSet | null }) =>
+        isCachedFresh(services, context, params.tokens ?? undefined),
+      // A client credentials request changes nothing on the server: safe to repeat.
+      canRetry: ({ context }: { context: ClientCredentialsContext }, params: { error: unknown }) => canRetry(params.error, context.attempt + 1, services.retry),
+      hasError: ({ context }: { context: ClientCredentialsContext }) => context.error !== undefined,
+    },
+    delays: {
+      retryDelay: ({ context }: { context: ClientCredentialsContext }) => backoffDelay(context.attempt - 1, services.retry, services.random, context.retryAfterMs),
+      lockPollInterval: () => services.lock.pollIntervalMs,
+    },
+  };
+}
+
