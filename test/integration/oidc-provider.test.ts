@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOAuthClient, memoryStorage, OAuthError, type Storage } from '../../src/index.js';
 import { tokensKey } from '../../src/grants/storage-keys.js';
@@ -9,12 +9,15 @@ import { runCodeFlow } from '../support/flow.js';
 import type { FakeProvider } from '../../src/testing/index.js';
 
 /**
- * authorizationCodeMachine against oidc-provider, a certified OpenID authorization server,
- * over real HTTP on 127.0.0.1: public client with PKCE S256, confidential clients with
- * client_secret_basic and client_secret_post, `iss` in the callback (RFC 9207).
+ * All four grants against oidc-provider, a certified OpenID authorization server, over real
+ * HTTP on 127.0.0.1, in one suite that starts it once: code + PKCE (public client, and
+ * confidential with client_secret_basic and client_secret_post, `iss` checked), refresh with
+ * and without rotation, client credentials with client_secret_post and client_secret_basic,
+ * and private_key_jwt. Access tokens are JWTs verified against the server's JWKS.
  */
 const redirectUri = 'http://127.0.0.1:8765/callback';
 let server: OidcServer;
+let signingKey: CryptoKey;
 let provider: (authMethods?: Array<'none' | 'client_secret_basic' | 'client_secret_post'>) => Provider;
 
 /** The server as the "fake" runCodeFlow drives: real fetch, its automatic user. */
@@ -29,8 +32,14 @@ const asUser = (): FakeProvider => ({
 });
 
 beforeAll(async () => {
+  const pair = await generateKeyPair('RS256', { extractable: true });
+  signingKey = pair.privateKey as CryptoKey;
+  const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'app-key-1', alg: 'RS256', use: 'sig' };
   server = await startOidcServer({
     clients: [
+      { client_id: 'service-post', client_secret: 'service-post-secret-0123456789', token_endpoint_auth_method: 'client_secret_post', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
+      { client_id: 'service-basic', client_secret: 'service-basic-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
+      { client_id: 'service-jwt', token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'RS256', jwks: { keys: [publicJwk] }, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
       { client_id: 'public-app', token_endpoint_auth_method: 'none', redirect_uris: [redirectUri], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
       { client_id: 'basic-app', client_secret: 'basic-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'] },
       { client_id: 'post-app', client_secret: 'post-secret-0123456789', token_endpoint_auth_method: 'client_secret_post', redirect_uris: [redirectUri], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
@@ -185,5 +194,39 @@ describe('refresh against oidc-provider over real HTTP', () => {
     expect(third.accessToken).not.toBe(second.accessToken);
     const { payload } = await jwtVerify(third.accessToken, createRemoteJWKSet(new URL(server.jwksUri)), { issuer: server.issuer, audience: server.resource });
     expect(payload.client_id).toBe('post-app');
+  });
+});
+
+describe('client credentials against oidc-provider over real HTTP', () => {
+  const verify = (token: string) => jwtVerify(token, createRemoteJWKSet(new URL(server.jwksUri)), { issuer: server.issuer, audience: server.resource });
+  const serviceProvider = (authMethods: Array<'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'>) =>
+    genericOAuth2({ id: 'oidc', issuer: server.issuer, tokenEndpoint: server.tokenEndpoint, authMethods, defaultScopes: ['api:read'] });
+
+  it.each([
+    ['client_secret_post', 'service-post', 'service-post-secret-0123456789'],
+    ['client_secret_basic', 'service-basic', 'service-basic-secret-0123456789'],
+  ] as const)('%s: a JWT access token for the API, verified against the JWKS', async (method, clientId, clientSecret) => {
+    const client = createOAuthClient({ provider: serviceProvider([method]), clientId, clientSecret });
+    const tokens = await client.clientCredentials();
+    const { payload } = await verify(tokens.accessToken);
+    expect(payload).toMatchObject({ client_id: clientId, scope: 'api:read' });
+    expect(tokens.refreshToken).toBeUndefined();
+    expect((await client.clientCredentials()).accessToken).toBe(tokens.accessToken); // cached
+  });
+
+  it('private_key_jwt: an RS256 assertion the server verifies with the registered key', async () => {
+    const client = createOAuthClient({ provider: serviceProvider(['private_key_jwt']), clientId: 'service-jwt', privateKey: signingKey, keyId: 'app-key-1' });
+    const tokens = await client.clientCredentials();
+    const { payload } = await verify(tokens.accessToken);
+    expect(payload.client_id).toBe('service-jwt');
+    // A second, forced request signs a new assertion: the server refuses a reused jti.
+    const again = await client.clientCredentials({ force: true });
+    expect(again.accessToken).not.toBe(tokens.accessToken);
+  });
+
+  it('private_key_jwt with a key the server does not know is invalid_client', async () => {
+    const other = await generateKeyPair('RS256', { extractable: true });
+    const client = createOAuthClient({ provider: serviceProvider(['private_key_jwt']), clientId: 'service-jwt', privateKey: other.privateKey as CryptoKey });
+    await expect(client.clientCredentials()).rejects.toMatchObject({ code: 'invalid_client', status: 401 });
   });
 });
