@@ -43,6 +43,23 @@ describe('client credentials with an RS256 client assertion (POEMS fake verifies
     expect(f.requests[0]!.body.client_assertion_type).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
   });
 
+  it('the fake refuses an assertion sent twice (single-use jti), and one for another audience', async () => {
+    const f = fake();
+    const client = createOAuthClient({ provider: poems, clientId: 'poems-app', privateKey: pem, http: f.fetch });
+    await client.clientCredentials();
+    const sent = f.requests[0]!;
+    const replay = await f.fetch(TOKEN_URL, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: sent.rawBody });
+    expect(replay.status).toBe(401);
+    expect(await replay.json()).toMatchObject({ error: 'invalid_client' });
+    const elsewhere = createOAuthClient({
+      provider: { ...poems, issuer: 'https://elsewhere.example', token: { ...poems.token, assertionAudience: 'issuer' as const } },
+      clientId: 'poems-app',
+      privateKey: pem,
+      http: f.fetch,
+    });
+    await expect(elsewhere.clientCredentials()).rejects.toMatchObject({ code: 'invalid_client', status: 401 });
+  });
+
   it('a retry signs a new assertion (its jti is single-use)', async () => {
     const f = fake();
     f.failNext('http_503');
