@@ -1,7 +1,10 @@
-import type { ClientCredentialsContext, PreparedClientCredentials } from '../src/grants/client-credentials.js';
-import type { GrantOutput } from '../src/grants/types.js';
+import { setup } from 'xstate';
 import { toOAuthError } from '../src/errors.js';
+import { clientCredentialsImplementations, type ClientCredentialsContext, type PreparedClientCredentials } from '../src/grants/client-credentials.js';
+import type { ClientCredentialsInput, GrantOutput } from '../src/grants/types.js';
+import { resolveServices } from '../src/services/defaults.js';
 import type { TokenSet } from '../src/tokens.js';
+import { tokenRequestActions } from './token-request-actions.js';
 
 type Done<T> = { event: { output: T } };
 type Failed = { event: { error: unknown } };
@@ -107,4 +110,30 @@ export function tokenRequestStates<TAttempt extends 'requesting' | 'signing'>(at
       output: ({ context }: { context: ClientCredentialsContext }): GrantOutput => ({ status: 'failed', error: toOAuthError(context.error) }),
     },
   };
+}
+
+/**
+ * Builds one of the two server-to-server machines from the shared states (and, for the
+ * assertion grant, its `signing` state): the same setup, the same named implementations.
+ */
+export function tokenRequestMachine(id: 'clientCredentials' | 'clientAssertion', method: 'secret' | 'assertion', states: object) {
+  const defaults = clientCredentialsImplementations(resolveServices(), {}, method);
+  return setup({
+    types: {
+      input: {} as ClientCredentialsInput,
+      context: {} as ClientCredentialsContext,
+      output: {} as GrantOutput,
+    },
+    actors: defaults.actors,
+    guards: defaults.guards,
+    delays: defaults.delays,
+    // The shared actions and states are checked by the model tests; their types are too generic for setup() to infer.
+    actions: tokenRequestActions as never,
+  }).createMachine({
+    id,
+    context: ({ input }) => ({ input, attempt: 0, cached: false }),
+    initial: 'preparing',
+    output: ({ event }) => event.output as GrantOutput,
+    states: states as {},
+  });
 }
