@@ -1,4 +1,4 @@
-import { transition, type AnyMachineSnapshot, type AnyStateMachine, type AnyStateNode, type EventObject } from 'xstate';
+import { transition, waitFor, type AnyActorRef, type AnyMachineSnapshot, type AnyStateMachine, type AnyStateNode, type EventObject } from 'xstate';
 import type { StatePath } from 'xstate/graph';
 
 /**
@@ -91,4 +91,69 @@ export function withEdgePaths<TSnapshot extends AnyMachineSnapshot, TEvent exten
     }
   }
   return extended;
+}
+
+/** The path's states in order, each once per stay (what an actor subscribed to it will see). */
+export function expectedValues(steps: ReadonlyArray<{ state: { value: unknown } }>): string[] {
+  return steps.map((s) => valueOf(s.state)).filter((v, i, all) => v !== all[i - 1]);
+}
+
+export interface ReplayOptions<TEvent extends EventObject> {
+  /** The event types the test produces itself (outside events, delays it moves a clock for). */
+  driven?: readonly string[];
+  /**
+   * Called for each driven step of the path, in order: sends the event, or moves a clock, once
+   * `atSource()` resolves (the actor is where the path takes that step). The other steps are the
+   * actor's own actors and delays at work.
+   */
+  drive?: (event: TEvent, atSource: () => Promise<void>) => Promise<void>;
+  timeoutMs?: number;
+}
+
+/**
+ * Replays a generated path on a real actor: starts it, drives the outside events, and resolves
+ * with its snapshot once it has gone through the path's states in order; rejects, naming what it
+ * visited, when it does not.
+ */
+export async function replayPath<TEvent extends EventObject>(
+  actor: AnyActorRef,
+  path: { steps: ReadonlyArray<{ event: TEvent; state: { value: unknown } }> },
+  options: ReplayOptions<TEvent> = {},
+): Promise<AnyMachineSnapshot> {
+  const timeout = options.timeoutMs ?? 3000;
+  const expected = expectedValues(path.steps);
+  const visited: string[] = [];
+  let cursor = 0;
+  actor.subscribe((snapshot: AnyMachineSnapshot) => {
+    visited.push(valueOf(snapshot));
+    if (valueOf(snapshot) === expected[cursor]) cursor++;
+  });
+  const fail = () => new Error(`visited ${visited.join(' ')}; expected ${expected.join(' ')}`);
+  actor.start();
+  try {
+    for (const [index, step] of path.steps.entries()) {
+      if (!options.driven?.includes(step.event.type)) continue;
+      const position = expectedValues(path.steps.slice(0, index)).length;
+      const atSource = () =>
+        waitFor(actor, (s: AnyMachineSnapshot) => cursor >= position && valueOf(s) === expected[position - 1], { timeout }).then(
+          () => undefined,
+          () => Promise.reject(fail()),
+        );
+      await options.drive?.(step.event, atSource);
+    }
+    await waitFor(actor, () => cursor >= expected.length, { timeout }).catch(() => Promise.reject(fail()));
+    return actor.getSnapshot() as AnyMachineSnapshot;
+  } finally {
+    actor.stop();
+  }
+}
+
+/** A path that ends in a final state: the actor ends there too, with the same status and error code. */
+export function expectSameEnd(end: AnyMachineSnapshot, pathEnd: AnyMachineSnapshot, expect: (value: unknown) => { toBe(expected: unknown): void }): void {
+  if (pathEnd.status !== 'done') return;
+  expect(valueOf(end)).toBe(valueOf(pathEnd));
+  const want = pathEnd.output as { status: string; error?: { code: string } };
+  const got = end.output as { status: string; error?: { code: string } };
+  expect(got.status).toBe(want.status);
+  expect(got.error?.code).toBe(want.error?.code);
 }

@@ -9,7 +9,7 @@ import type { GrantOutput } from '../../src/grants/types.js';
 import { genericOAuth2 } from '../../src/providers/index.js';
 import { memoryStorage } from '../../src/services/memory-storage.js';
 import type { TokenSet } from '../../src/tokens.js';
-import { coverageReport, pathCoverage, valueOf, withEdgePaths } from './support.js';
+import { coverageReport, expectSameEnd, pathCoverage, replayPath, valueOf, withEdgePaths } from './support.js';
 
 /**
  * Model-based test of tokenSessionMachine: paths from xstate/graph over the shipped machine,
@@ -68,45 +68,31 @@ async function replay(path: (typeof paths)[number]) {
   const http = async (_u: unknown, init?: RequestInit) =>
     script.shift() ?? new Promise<Response>((_r, reject) => init?.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
   const machine = provideServices(tokenSessionMachine, { http, storage, clock, retry });
-  const expected = path.steps.map((s) => valueOf(s.state)).filter((v, i, all) => v !== all[i - 1]);
   const actor = createActor(machine, { input: steps.some((s) => s.type === 'xstate.error.actor.loadSession') ? { ...input, key: 'nobody' } : input, clock });
-  let cursor = 0;
-  const visited: string[] = [];
-  actor.subscribe((s) => {
-    visited.push(valueOf(s));
-    if (valueOf(s) === expected[cursor]) cursor++;
-  });
   // The refresh child's own retry timer runs on the same simulated clock: keep it moving while refreshing.
   const ticker = setInterval(() => {
     if (actor.getSnapshot().matches('refreshing')) clock.increment(5);
   }, 2);
-  const until = async (condition: () => boolean) => {
-    for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 2));
-    if (!condition()) throw new Error(`visited ${visited.join(' ')}; expected ${expected.join(' ')}`);
-  };
-  actor.start();
   try {
-    for (const [index, step] of path.steps.entries()) {
-      const type = step.event.type;
-      const position = path.steps.slice(0, index).map((s) => valueOf(s.state)).filter((v, i, all) => v !== all[i - 1]).length;
-      const atSource = () => cursor >= position && valueOf(actor.getSnapshot()) === expected[position - 1];
-      if (type === 'refresh' || type === 'stop') {
-        await until(atSource);
-        actor.send({ type });
-      } else if (type === 'xstate.after.refreshDelay.tokenSession.active') {
-        await until(atSource);
-        const expiresAt = actor.getSnapshot().context.tokens!.expiresAt!;
-        clock.increment(Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - WINDOW - clock.now())) + 1);
-      } else if (type === 'xstate.after.retryDelay.tokenSession.waitingToRetry') {
-        await until(atSource);
-        clock.increment(retry.maxDelayMs + 1);
-      }
-    }
-    await until(() => cursor >= expected.length);
-    return actor.getSnapshot();
+    return await replayPath(actor, path, {
+      driven: ['refresh', 'stop', 'xstate.after.refreshDelay.tokenSession.active', 'xstate.after.retryDelay.tokenSession.waitingToRetry'],
+      drive: async (event, atSource) => {
+        const type = (event as Step).type;
+        if (type === 'refresh' || type === 'stop') {
+          await atSource();
+          actor.send({ type });
+        } else if (type === 'xstate.after.refreshDelay.tokenSession.active') {
+          await atSource();
+          const expiresAt = actor.getSnapshot().context.tokens!.expiresAt!;
+          clock.increment(Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - WINDOW - clock.now())) + 1);
+        } else if (type === 'xstate.after.retryDelay.tokenSession.waitingToRetry') {
+          await atSource();
+          clock.increment(retry.maxDelayMs + 1);
+        }
+      },
+    });
   } finally {
     clearInterval(ticker);
-    actor.stop();
   }
 }
 
@@ -114,14 +100,7 @@ describe('tokenSessionMachine, model-based (xstate/graph over the shipped machin
   it.each(paths.map((path, i) => [i, path.steps.map((s) => s.event.type.replace('xstate.', '').replace('.actor', '')).join(' → '), path] as const))(
     'path %i replays on a real actor: %s',
     async (_i, _label, path) => {
-      const end = await replay(path);
-      if (path.state.status === 'done') {
-        expect(valueOf(end)).toBe(valueOf(path.state));
-        const want = path.state.output as GrantOutput;
-        const got = end.output as GrantOutput;
-        expect(got.status).toBe(want.status);
-        expect(got.status === 'succeeded' ? undefined : got.error.code).toBe(want.status === 'succeeded' ? undefined : want.error.code);
-      }
+      expectSameEnd(await replay(path), path.state, expect);
     },
   );
 
