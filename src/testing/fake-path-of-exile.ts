@@ -1,15 +1,14 @@
 import {
   CodeStore,
   defaultRandom,
-  FailureInjector,
   FakeProviderError,
-  fakeFetch,
   findClient,
   json,
   oauthError,
   pkceMatches,
   randomToken,
   redirectWith,
+  redirectingFake,
   systemClock,
   type FakeClient,
   type FakeOptions,
@@ -50,8 +49,6 @@ export function fakePathOfExile(options: PathOfExileFakeOptions = {}): FakeProvi
   const ttl = options.accessTokenTtlSeconds ?? 36_000;
   const codes = new CodeStore<PendingCode>(options.clock ?? systemClock, options.codeLifetimeMs ?? 10 * 60_000, random);
   const refreshTokens = new Map<string, Grant & { valid: boolean }>();
-  const failures = new FailureInjector();
-  const requests: LoggedRequest[] = [];
 
   function authorize(authorizationUrl: string) {
     const url = new URL(authorizationUrl);
@@ -141,31 +138,19 @@ export function fakePathOfExile(options: PathOfExileFakeOptions = {}): FakeProvi
     }
   }
 
-  return {
-    fetch: fakeFetch({
-      log: requests,
-      failures,
-      routes: { [TOKEN_PATH]: token },
-      serverError: () => oauthError('server_error', 'internal error', 500),
-    }),
-    async approve(authorizationUrl, approval = {}) {
-      const checked = authorize(authorizationUrl);
-      if ('error' in checked) return checked.error;
-      const code = codes.issue({
+  return redirectingFake({
+    tokenPath: TOKEN_PATH,
+    token,
+    serverError: () => oauthError('server_error', 'internal error', 500),
+    authorize,
+    issue: (checked, approval) =>
+      codes.issue({
         clientId: checked.client.clientId,
         redirectUri: checked.redirectUri,
         challenge: checked.challenge,
         scopes: checked.scopes,
         username: approval.user ?? 'Exile#1234',
-      });
-      return redirectWith(checked.redirectUri, { code, state: checked.state });
-    },
-    async deny(authorizationUrl) {
-      const checked = authorize(authorizationUrl);
-      if ('error' in checked) return checked.error;
-      return redirectWith(checked.redirectUri, { error: 'access_denied', error_description: 'the user denied access', state: checked.state });
-    },
-    failNext: (kind, failOptions) => failures.set(kind, failOptions),
-    requests,
-  };
+      }),
+    denyDescription: 'the user denied access',
+  });
 }

@@ -1,15 +1,14 @@
 import {
   CodeStore,
   defaultRandom,
-  FailureInjector,
   FakeProviderError,
-  fakeFetch,
   findClient,
   oauthError,
   json,
   pkceMatches,
   randomToken,
   redirectWith,
+  redirectingFake,
   systemClock,
   type FakeOptions,
   type FakeProvider,
@@ -45,8 +44,6 @@ export function fakePoe(options: FakeOptions = {}): FakeProvider {
   const clients = options.clients ?? [{ clientId: 'poe-test-client', redirectUris: ['http://localhost:3000/callback'] }];
   const random = options.random ?? defaultRandom;
   const codes = new CodeStore<PoeCode>(options.clock ?? systemClock, options.codeLifetimeMs ?? 10 * 60_000, random);
-  const failures = new FailureInjector();
-  const requests: LoggedRequest[] = [];
 
   /** Validates an authorization URL; returns the callback for an error Poe redirects, or the valid request. */
   function authorize(authorizationUrl: string) {
@@ -89,30 +86,18 @@ export function fakePoe(options: FakeOptions = {}): FakeProvider {
     return json({ api_key: randomToken(random, 'sk-poe-'), api_key_expires_in: code.apiKeyExpiresIn });
   }
 
-  return {
-    fetch: fakeFetch({
-      log: requests,
-      failures,
-      routes: { [TOKEN_PATH]: token },
-      serverError: () => oauthError('server_error', 'Internal error — safe to retry', 500),
-    }),
-    async approve(authorizationUrl, approval = {}) {
-      const checked = authorize(authorizationUrl);
-      if ('error' in checked) return checked.error;
-      const code = codes.issue({
+  return redirectingFake({
+    tokenPath: TOKEN_PATH,
+    token,
+    serverError: () => oauthError('server_error', 'Internal error — safe to retry', 500),
+    authorize,
+    issue: (checked, approval) =>
+      codes.issue({
         clientId: checked.client.clientId,
         redirectUri: checked.redirectUri,
         challenge: checked.challenge,
         apiKeyExpiresIn: approval.apiKeyExpiresIn === undefined ? 30 * 24 * 3600 : approval.apiKeyExpiresIn,
-      });
-      return redirectWith(checked.redirectUri, { code, state: checked.state });
-    },
-    async deny(authorizationUrl) {
-      const checked = authorize(authorizationUrl);
-      if ('error' in checked) return checked.error;
-      return redirectWith(checked.redirectUri, { error: 'access_denied', error_description: 'The user clicked "Deny"', state: checked.state });
-    },
-    failNext: (kind, failOptions) => failures.set(kind, failOptions),
-    requests,
-  };
+      }),
+    denyDescription: 'The user clicked "Deny"',
+  });
 }

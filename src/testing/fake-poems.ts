@@ -3,15 +3,14 @@ import {
   basicCredentials,
   CodeStore,
   defaultRandom,
-  FailureInjector,
   FakeProviderError,
-  fakeFetch,
   findClient,
   json,
   oauthError,
   pkceMatches,
   randomToken,
   redirectWith,
+  redirectingFake,
   systemClock,
   type FakeClient,
   type FakeOptions,
@@ -48,8 +47,6 @@ export function fakePoems(options: FakeOptions = {}): FakeProvider {
   const random = options.random ?? defaultRandom;
   const codes = new CodeStore<PendingCode>(clock, options.codeLifetimeMs ?? 10 * 60_000, random);
   const usedJtis = new Set<string>();
-  const failures = new FailureInjector();
-  const requests: LoggedRequest[] = [];
   const unauthorized = (description: string) => oauthError('invalid_client', description, 401, { 'www-authenticate': 'Basic realm="POEMS API Gateway"' });
 
   function authorize(authorizationUrl: string) {
@@ -147,26 +144,15 @@ export function fakePoems(options: FakeOptions = {}): FakeProvider {
     }
   }
 
-  return {
-    fetch: fakeFetch({
-      log: requests,
-      failures,
-      routes: { [TOKEN_PATH]: token },
-      serverError: () => oauthError('server_error', 'internal error', 500),
-    }),
-    async approve(authorizationUrl) {
-      const checked = authorize(authorizationUrl);
-      if ('error' in checked) return checked.error!;
-      const { client, redirectUri, state, scopes, challenge, method } = checked;
-      const code = codes.issue({ clientId: client.clientId, redirectUri, scopes, ...(challenge ? { challenge, method } : {}) });
-      return redirectWith(redirectUri, { code, state });
+  return redirectingFake({
+    tokenPath: TOKEN_PATH,
+    token,
+    serverError: () => oauthError('server_error', 'internal error', 500),
+    authorize,
+    issue: (checked) => {
+      const { client, redirectUri, scopes, challenge, method } = checked;
+      return codes.issue({ clientId: client.clientId, redirectUri, scopes, ...(challenge ? { challenge, method } : {}) });
     },
-    async deny(authorizationUrl) {
-      const checked = authorize(authorizationUrl);
-      if ('error' in checked) return checked.error!;
-      return redirectWith(checked.redirectUri, { error: 'access_denied', error_description: 'the user cancelled the login', state: checked.state });
-    },
-    failNext: (kind, failOptions) => failures.set(kind, failOptions),
-    requests,
-  };
+    denyDescription: 'the user cancelled the login',
+  });
 }

@@ -1,12 +1,10 @@
 import {
   CodeStore,
   defaultRandom,
-  FailureInjector,
   FakeProviderError,
-  fakeFetch,
   json,
   pkceMatches,
-  redirectWith,
+  redirectingFake,
   systemClock,
   type FakeOptions,
   type FakeProvider,
@@ -43,11 +41,9 @@ interface IssuedCode {
 export function keyExchangeFake(rules: KeyExchangeRules, options: FakeOptions): FakeProvider {
   const random = options.random ?? defaultRandom;
   const codes = new CodeStore<IssuedCode>(options.clock ?? systemClock, options.codeLifetimeMs ?? 10 * 60_000, random);
-  const failures = new FailureInjector();
-  const requests: LoggedRequest[] = [];
   const error = (status: number, message: string) => json(rules.errorBody(status, message), status);
 
-  function authorize(authorizationUrl: string): { callbackUrl: string; issued: IssuedCode } {
+  function authorize(authorizationUrl: string): { redirectUri: string; issued: IssuedCode } {
     const url = new URL(authorizationUrl);
     if (url.pathname !== rules.authorizePath) throw new FakeProviderError(`not the authorization page: ${url.pathname}`);
     const callbackUrl = url.searchParams.get('callback_url');
@@ -69,7 +65,8 @@ export function keyExchangeFake(rules: KeyExchangeRules, options: FakeOptions): 
       throw new FakeProviderError('code_challenge must be 43-128 characters');
     }
     if (method !== undefined && method !== 'S256' && method !== 'plain') throw new FakeProviderError('code_challenge_method must be S256 or plain');
-    return { callbackUrl, issued: challenge ? { challenge, method: (method as 'S256' | 'plain' | undefined) ?? rules.defaultMethod } : {} };
+    // No state parameter: whatever state the app put in callback_url comes back inside it.
+    return { redirectUri: callbackUrl, issued: challenge ? { challenge, method: (method as 'S256' | 'plain' | undefined) ?? rules.defaultMethod } : {} };
   }
 
   async function keys(request: Request, logged: LoggedRequest): Promise<Response> {
@@ -89,22 +86,11 @@ export function keyExchangeFake(rules: KeyExchangeRules, options: FakeOptions): 
     return json(rules.issueKey(random));
   }
 
-  return {
-    fetch: fakeFetch({
-      log: requests,
-      failures,
-      routes: { [rules.keysPath]: keys },
-      serverError: () => error(500, 'Internal Server Error'),
-    }),
-    async approve(authorizationUrl) {
-      const { callbackUrl, issued } = authorize(authorizationUrl);
-      return redirectWith(callbackUrl, { code: codes.issue(issued) });
-    },
-    async deny(authorizationUrl) {
-      const { callbackUrl } = authorize(authorizationUrl);
-      return redirectWith(callbackUrl, { error: 'access_denied' });
-    },
-    failNext: (kind, failOptions) => failures.set(kind, failOptions),
-    requests,
-  };
+  return redirectingFake({
+    tokenPath: rules.keysPath,
+    token: keys,
+    serverError: () => error(500, 'Internal Server Error'),
+    authorize,
+    issue: ({ issued }) => codes.issue(issued),
+  });
 }

@@ -233,3 +233,44 @@ export function fakeFetch(options: {
     return route(request, logged);
   };
 }
+
+/** An authorization request as a fake checked it: where to redirect, and the state to return. */
+export interface CheckedAuthorization {
+  redirectUri: string;
+  state?: string | undefined;
+}
+
+/**
+ * The FakeProvider of a provider that answers at a token endpoint and redirects the user back
+ * with `code` and `state` (Poe, Path of Exile, POEMS): each brings its own checks and token
+ * handler; approving issues a code, denying redirects with `access_denied`.
+ */
+export function redirectingFake<TChecked extends CheckedAuthorization>(options: {
+  tokenPath: string;
+  token: (request: Request, logged: LoggedRequest) => Promise<Response>;
+  serverError: () => Response;
+  /** The checked request, or the callback URL of an error the provider redirects. */
+  authorize: (authorizationUrl: string) => TChecked | { error: string };
+  /** Issues a code for an approved request. */
+  issue: (checked: TChecked, approval: ApproveOptions) => string;
+  /** error_description of a denial, where the provider sends one. */
+  denyDescription?: string;
+}): FakeProvider {
+  const requests: LoggedRequest[] = [];
+  const failures = new FailureInjector();
+  return {
+    fetch: fakeFetch({ log: requests, failures, routes: { [options.tokenPath]: options.token }, serverError: options.serverError }),
+    async approve(authorizationUrl, approval = {}) {
+      const checked = options.authorize(authorizationUrl);
+      if ('error' in checked) return checked.error;
+      return redirectWith(checked.redirectUri, { code: options.issue(checked, approval), state: checked.state });
+    },
+    async deny(authorizationUrl) {
+      const checked = options.authorize(authorizationUrl);
+      if ('error' in checked) return checked.error;
+      return redirectWith(checked.redirectUri, { error: 'access_denied', error_description: options.denyDescription, state: checked.state });
+    },
+    failNext: (kind, failOptions) => failures.set(kind, failOptions),
+    requests,
+  };
+}
