@@ -1,4 +1,5 @@
-import type { InspectionEvent } from 'xstate';
+import { toPromise, type InspectionEvent } from 'xstate';
+import { clientCredentialsMachine, createGrantActor, provideServices } from '../../machines/index.js';
 import { describe, expect, it } from 'vitest';
 import { createOAuthClient, REDACTED } from '../../src/index.js';
 import { pathOfExile } from '../../src/providers/index.js';
@@ -61,5 +62,23 @@ describe('inspection', () => {
     const all = stream.join('\n');
     expect(all.includes(secrets.accessToken)).toBe(true);
     expect(all.includes(secrets.verifier)).toBe(true);
+  });
+});
+
+describe('inspection of a machine run directly (createGrantActor)', () => {
+  it('redacts by default: the client credentials token never reaches the inspector', async () => {
+    const fake = fakePathOfExile({ clients: [{ clientId: 'svc', redirectUris: [], clientSecret: SECRET }] });
+    const events: InspectionEvent[] = [];
+    const machine = provideServices(clientCredentialsMachine, { http: fake.fetch, secrets: { clientSecret: SECRET } });
+    const actor = createGrantActor(machine, {
+      input: { provider: pathOfExile, client: { clientId: 'svc', userAgent: 'OAuth svc/1.0.0 (contact: ops@example.com)' }, scopes: ['service:leagues'] },
+      inspect: (event) => events.push(event),
+    }).start();
+    const output = await toPromise(actor);
+    expect(output.status).toBe('succeeded');
+    const stream = events.map(serialise).join('\n');
+    expect(output.status === 'succeeded' && stream.includes(output.tokens.accessToken)).toBe(false);
+    expect(stream).not.toContain(SECRET);
+    expect(stream).toContain('"requesting"');
   });
 });
