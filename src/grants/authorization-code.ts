@@ -4,16 +4,15 @@ import { OAuthError, toOAuthError } from '../errors.js';
 import { buildAuthorizationUrl, redirectUriToSend } from '../provider/authorization-url.js';
 import { checkCallback } from '../provider/callback.js';
 import { chooseClientAuth } from '../provider/client-auth.js';
-import { parseProvider } from '../provider/parse.js';
 import type { PkceMethod, Provider } from '../provider/schema.js';
 import { resolveScopes } from '../provider/scopes.js';
 import { buildTokenRequest } from '../provider/token-request.js';
 import { processTokenResponse } from '../provider/token-response.js';
-import { checkUserAgent } from '../provider/user-agent.js';
 import type { ClientSecrets } from '../secrets.js';
 import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
 import type { TokenSet } from '../tokens.js';
+import { prepareGrant } from './prepare.js';
 import { backoffDelay, canRetry } from './retry.js';
 import { pendingFlowKey } from './storage-keys.js';
 import { writeTokens } from './token-store.js';
@@ -77,11 +76,7 @@ function choosePkce(provider: Provider, asked: PkceMethod | undefined): PkceMeth
   return method;
 }
 
-function checkClient(input: AuthorizationCodeInput): string {
-  const client = input.client as Partial<AuthorizationCodeInput['client']> | undefined;
-  if (!client || typeof client.clientId !== 'string' || client.clientId === '') {
-    throw new OAuthError('invalid_configuration', 'client.clientId must be a non-empty string', { field: 'client.clientId' });
-  }
+function checkRedirectUri(client: AuthorizationCodeInput['client']): string {
   if (typeof client.redirectUri !== 'string') {
     throw new OAuthError('invalid_configuration', 'client.redirectUri is required for the authorization code grant', { field: 'client.redirectUri' });
   }
@@ -95,15 +90,8 @@ function checkClient(input: AuthorizationCodeInput): string {
 
 /** Makes the PKCE pair and state, builds the authorization URL, and saves the pending flow. */
 export async function prepareAuthorization(services: Services, secrets: ClientSecrets, input: AuthorizationCodeInput): Promise<PendingFlow> {
-  const provider = parseProvider(input.provider);
-  const redirectUri = checkClient(input);
-  if (!provider.grants.authorization_code || !provider.authorization) {
-    throw new OAuthError('invalid_configuration', `provider "${provider.id}" does not support the authorization_code grant`, {
-      field: 'provider.grants.authorization_code',
-    });
-  }
-  checkUserAgent(provider, input.client);
-  const auth = chooseClientAuth(provider, secrets);
+  const { provider, auth } = prepareGrant(input.provider, input.client, secrets, 'authorization_code');
+  const redirectUri = checkRedirectUri(input.client);
   const scopes = resolveScopes(provider, 'authorization_code', input.scopes, auth !== 'none');
   const pkceMethod = choosePkce(provider, input.pkceMethod);
   const pkce = pkceMethod ? await createPkcePair(services.random, pkceMethod) : undefined;
