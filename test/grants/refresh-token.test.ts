@@ -101,7 +101,7 @@ describe('refresh-token grant (Path of Exile fake: refresh tokens rotate)', () =
     await storage.setIfAbsent!(refreshLockKey('path-of-exile', 'poe-tool'), 'crashed-holder', 80);
     const started = Date.now();
     await client.refresh();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(70);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(50); // waited for the TTL, not for a release
     expect(refreshRequests(fake)).toHaveLength(1);
     expect(await storage.get(refreshLockKey('path-of-exile', 'poe-tool'))).toBeUndefined();
   });
