@@ -137,7 +137,6 @@ export async function startOidcServer(options: OidcServerOptions): Promise<OidcS
   async function interact(req: IncomingMessage, res: ServerResponse) {
     try {
       const details = await provider.interactionDetails(req, res);
-      if (process.env.GRANTFLOW_DEBUG_OIDC) console.error(JSON.stringify(details.prompt));
       const result =
         decision === 'deny'
           ? { error: 'access_denied', error_description: 'the user refused' }
