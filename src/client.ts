@@ -101,7 +101,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
   const refreshMachine = provideServices(refreshTokenMachine, { ...services, secrets });
   const refreshWindowMs = options.refreshWindowMs ?? DEFAULT_REFRESH_WINDOW_MS;
   const location = (key?: string) => ({ providerId: provider.id, clientId: client.clientId, key });
-  /** Refreshes under way in this process, by key: concurrent callers share the live actor's result. */
+  /** Refreshes and client credentials requests under way in this process. */
   const inflight = new Map<string, Promise<TokenSet>>();
   const inspect = options.inspect ? redactingInspector(options.inspect, { revealSecrets: options.revealSecrets ?? false }) : undefined;
   const actorOptions = inspect ? { inspect } : {};
@@ -139,9 +139,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     // input is ignored when a snapshot is given; the types ask for it all the same.
     const actor = createActor(codeMachine, { ...actorOptions, snapshot, input: record.context.input }).start();
     actor.send({ type: 'callback', url: callbackUrl });
-    const output = (await toPromise(actor)) as GrantOutput;
-    if (output.status !== 'succeeded') throw output.error;
-    return output.storageError ? { ...output.tokens, storageError: output.storageError } : output.tokens;
+    return settle(await toPromise(actor));
   }
 
   async function loadPendingFlow(state: string): Promise<PendingFlowRecord> {
@@ -167,28 +165,20 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     return readTokens(services, location(options.key));
   }
 
-  function runRefresh(key: string | undefined, force: boolean, scopes?: string[]): Promise<TokenSet> {
-    const flight = `${force ? 'force' : 'fresh'}:${key ?? 'default'}:${scopes?.join(' ') ?? ''}`;
+  /** Concurrent callers of the same work share one run: the live actor's result. */
+  function singleFlight(flight: string, run: () => Promise<TokenSet>): Promise<TokenSet> {
     const running = inflight.get(flight);
     if (running) return running;
-    const actor = createActor(refreshMachine, {
-      ...actorOptions,
-      input: {
-        provider,
-        client,
-        force,
-        refreshWindowMs,
-        ...(key === undefined ? {} : { key }),
-        ...(scopes ? { scopes } : {}),
-      },
-    });
-    const result = toPromise(actor.start()).then((output) => {
-      if (output.status !== 'succeeded') throw output.error;
-      return output.storageError ? { ...output.tokens, storageError: output.storageError } : output.tokens;
-    });
-    const shared = result.finally(() => inflight.delete(flight));
+    const shared = run().finally(() => inflight.delete(flight));
     inflight.set(flight, shared);
     return shared;
+  }
+
+  function runRefresh(key: string | undefined, force: boolean, scopes?: string[]): Promise<TokenSet> {
+    return singleFlight(`refresh:${force ? 'force' : 'fresh'}:${key ?? 'default'}:${scopes?.join(' ') ?? ''}`, async () => {
+      const input = { provider, client, force, refreshWindowMs, ...(key === undefined ? {} : { key }), ...(scopes ? { scopes } : {}) };
+      return settle(await toPromise(createActor(refreshMachine, { ...actorOptions, input }).start()));
+    });
   }
 
   async function getAccessToken(options: { key?: string } = {}): Promise<TokenSet> {
@@ -209,24 +199,20 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       : provideServices(clientCredentialsMachine, { ...services, secrets });
 
   function clientCredentials(options: { scopes?: string[]; force?: boolean } = {}): Promise<TokenSet> {
-    const flight = `client_credentials:${options.force ? 'force' : 'cached'}:${[...(options.scopes ?? [])].sort().join(' ')}`;
-    const running = inflight.get(flight);
-    if (running) return running;
-    const actor = createActor(credentialsMachine, {
-      ...actorOptions,
-      input: { provider, client, refreshWindowMs, ...(options.scopes ? { scopes: options.scopes } : {}), ...(options.force ? { force: true } : {}) },
+    const scopes = [...(options.scopes ?? [])].sort().join(' ');
+    return singleFlight(`client_credentials:${options.force ? 'force' : 'cached'}:${scopes}`, async () => {
+      const input = { provider, client, refreshWindowMs, ...(options.scopes ? { scopes: options.scopes } : {}), ...(options.force ? { force: true } : {}) };
+      return settle(await toPromise(createActor(credentialsMachine, { ...actorOptions, input }).start()));
     });
-    const shared = toPromise(actor.start())
-      .then((output) => {
-        if (output.status !== 'succeeded') throw output.error;
-        return output.storageError ? { ...output.tokens, storageError: output.storageError } : output.tokens;
-      })
-      .finally(() => inflight.delete(flight));
-    inflight.set(flight, shared);
-    return shared;
   }
 
   return { provider, startAuthorization, completeAuthorization, getStoredTokens, getAccessToken, refresh, clientCredentials };
+}
+
+/** A machine's output as the facade returns it: the tokens (with a storage error beside them), or the error thrown. */
+function settle(output: GrantOutput): CompletedAuthorization {
+  if (output.status !== 'succeeded') throw output.error;
+  return output.storageError ? { ...output.tokens, storageError: output.storageError } : output.tokens;
 }
 
 function failure(output: unknown): OAuthError {
