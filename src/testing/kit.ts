@@ -43,8 +43,13 @@ export interface LoggedRequest {
   rawBody: string;
 }
 
-export interface FakeProvider {
-  /** A fetch-compatible function answering the provider's token endpoint (routed by path, any origin). */
+/**
+ * A fake provider is itself a fetch-compatible function (pass it as `http`), answering the
+ * provider's token endpoint (routed by path, so any origin works), with the user's actions
+ * and a log beside it.
+ */
+export interface FakeProvider extends FetchLike {
+  /** The same function, for `http: fake.fetch`. */
   fetch: FetchLike;
   /** Acts as the user approving: the callback URL the provider would redirect to. */
   approve(authorizationUrl: string, options?: ApproveOptions): Promise<string>;
@@ -258,19 +263,20 @@ export function redirectingFake<TChecked extends CheckedAuthorization>(options: 
 }): FakeProvider {
   const requests: LoggedRequest[] = [];
   const failures = new FailureInjector();
-  return {
-    fetch: fakeFetch({ log: requests, failures, routes: { [options.tokenPath]: options.token }, serverError: options.serverError }),
-    async approve(authorizationUrl, approval = {}) {
+  const fetch = fakeFetch({ log: requests, failures, routes: { [options.tokenPath]: options.token }, serverError: options.serverError });
+  return Object.assign((input: string | URL | Request, init?: RequestInit) => fetch(input, init), {
+    fetch,
+    async approve(authorizationUrl: string, approval: ApproveOptions = {}) {
       const checked = options.authorize(authorizationUrl);
       if ('error' in checked) return checked.error;
       return redirectWith(checked.redirectUri, { code: options.issue(checked, approval), state: checked.state });
     },
-    async deny(authorizationUrl) {
+    async deny(authorizationUrl: string) {
       const checked = options.authorize(authorizationUrl);
       if ('error' in checked) return checked.error;
       return redirectWith(checked.redirectUri, { error: 'access_denied', error_description: options.denyDescription, state: checked.state });
     },
-    failNext: (kind, failOptions) => failures.set(kind, failOptions),
+    failNext: (kind: FailureKind, failOptions?: { retryAfterSeconds?: number }) => failures.set(kind, failOptions),
     requests,
-  };
+  });
 }

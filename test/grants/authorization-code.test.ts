@@ -124,3 +124,13 @@ describe('createOAuthClient: authorization code + PKCE', () => {
     expect(fake.requests).toHaveLength(1000);
   });
 });
+
+describe('a fake provider is itself a fetch function', () => {
+  it('can be passed as http directly', async () => {
+    const fake = fakePoe({ clients });
+    const client = createOAuthClient({ provider: poe, clientId: 'app', redirectUri: REDIRECT, http: fake });
+    const { url } = await client.startAuthorization();
+    expect((await client.completeAuthorization(await fake.approve(url))).accessToken).toMatch(/^sk-poe-/);
+    expect(fake.requests).toHaveLength(1);
+  });
+});

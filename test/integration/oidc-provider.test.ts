@@ -21,15 +21,16 @@ let signingKey: CryptoKey;
 let provider: (authMethods?: Array<'none' | 'client_secret_basic' | 'client_secret_post'>) => Provider;
 
 /** The server as the "fake" runCodeFlow drives: real fetch, its automatic user. */
-const asUser = (): FakeProvider => ({
-  fetch: (input, init) => fetch(input, init),
-  approve: (url) => server.approve(url),
-  deny: (url) => server.deny(url),
-  failNext: () => {
-    throw new Error('not for a real server');
-  },
-  requests: [],
-});
+const asUser = (): FakeProvider =>
+  Object.assign((input: string | URL | Request, init?: RequestInit) => fetch(input, init), {
+    fetch: (input: string | URL | Request, init?: RequestInit) => fetch(input, init),
+    approve: (url: string) => server.approve(url),
+    deny: (url: string) => server.deny(url),
+    failNext: () => {
+      throw new Error('not for a real server');
+    },
+    requests: [],
+  });
 
 beforeAll(async () => {
   const pair = await generateKeyPair('RS256', { extractable: true });
