@@ -44,6 +44,9 @@ export function buildAuthorizationUrl(options: AuthorizationUrlOptions): string 
     params.set('code_challenge_method', pkce.method);
   }
   for (const [name, value] of Object.entries(options.extraParams ?? {})) {
+    if (typeof value !== 'string') {
+      throw new OAuthError('invalid_configuration', `extraParams.${name} must be a string`, { field: `extraParams.${name}` });
+    }
     if (RESERVED.includes(name)) {
       throw new OAuthError('invalid_configuration', `extraParams may not set "${name}": grantflow sets it`, { field: `extraParams.${name}` });
     }

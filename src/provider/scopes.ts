@@ -20,6 +20,9 @@ export function resolveScopes(provider: Provider, grant: GrantType, requested: r
       { field: 'secrets' },
     );
   }
+  if (requested !== undefined && !Array.isArray(requested)) {
+    throw new OAuthError('invalid_configuration', 'scopes must be an array of strings, such as ["account:profile"]', { field: 'scopes' });
+  }
   const asked = requested && requested.length > 0 ? requested : rules.default;
   for (const [index, scope] of asked.entries()) {
     if (typeof scope !== 'string' || scope.length === 0 || /\s/.test(scope)) {

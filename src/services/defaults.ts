@@ -32,8 +32,27 @@ const globalFetch: Http = (input, init) => {
   return globalThis.fetch(input, init);
 };
 
+function check(ok: boolean, field: string, what: string): void {
+  if (!ok) throw new OAuthError('invalid_configuration', `${field} must be ${what}`, { field });
+}
+
+/** Refuses services of the wrong shape at once, rather than failing inside a flow. */
+function checkServices(options: ServiceOptions): void {
+  const { http, storage, clock, random, timeoutMs } = options;
+  check(http === undefined || typeof http === 'function', 'services.http', 'a fetch-compatible function');
+  check(
+    storage === undefined || (typeof storage === 'object' && storage !== null && ['get', 'set', 'delete'].every((m) => typeof (storage as unknown as Record<string, unknown>)[m] === 'function')),
+    'services.storage',
+    'an object with get, set and delete',
+  );
+  check(clock === undefined || typeof clock?.now === 'function', 'services.clock', 'an object with now()');
+  check(random === undefined || typeof random === 'function', 'services.random', 'a function (bytes) => Uint8Array');
+  check(timeoutMs === undefined || (Number.isFinite(timeoutMs) && timeoutMs > 0), 'services.timeoutMs', 'a positive number of milliseconds');
+}
+
 /** Fills in platform defaults. A fresh memoryStorage each call: pass one storage to share flows. */
 export function resolveServices(options: ServiceOptions = {}): Services {
+  checkServices(options);
   const clock = options.clock ?? systemClock;
   return {
     http: options.http ?? globalFetch,

@@ -26,5 +26,8 @@ describe('buildAuthorizationUrl', () => {
     expect(() => buildAuthorizationUrl({ provider: pathOfExile, clientId: 'c', redirectUri: 'https://app/cb', scopes: [], state: 'S', pkce, extraParams: { state: 'x' } })).toThrow(
       expect.objectContaining({ code: 'invalid_configuration', field: 'extraParams.state' }),
     );
+    expect(() => buildAuthorizationUrl({ provider: pathOfExile, clientId: 'c', redirectUri: 'https://app/cb', scopes: [], state: 'S', pkce, extraParams: { n: 5 as never } })).toThrow(
+      expect.objectContaining({ code: 'invalid_configuration', field: 'extraParams.n' }),
+    );
   });
 });

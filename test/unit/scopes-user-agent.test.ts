@@ -14,6 +14,10 @@ describe('resolveScopes', () => {
     expect(() => resolveScopes(poe, 'authorization_code', ['openid'], false)).toThrow(expect.objectContaining({ code: 'invalid_scope' }));
     expect(() => resolveScopes(pathOfExile, 'authorization_code', ['two words'], false)).toThrow(expect.objectContaining({ code: 'invalid_scope' }));
   });
+  it('scopes that are not an array are refused naming the field', () => {
+    expect(() => resolveScopes(poe, 'authorization_code', 'apikey:create' as never, false)).toThrow(expect.objectContaining({ code: 'invalid_configuration', field: 'scopes' }));
+  });
+
   it('confidential-only grants refuse public clients; unsupported grants are refused', () => {
     expect(() => resolveScopes(pathOfExile, 'client_credentials', ['service:leagues'], false)).toThrow(expect.objectContaining({ code: 'invalid_configuration' }));
     expect(resolveScopes(pathOfExile, 'client_credentials', ['service:leagues'], true)).toEqual(['service:leagues']);

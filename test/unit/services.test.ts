@@ -97,3 +97,15 @@ describe('OAuthError', () => {
     expect(toOAuthError(new Error('boom'), 'network_error')).toMatchObject({ code: 'network_error', message: 'boom' });
   });
 });
+
+describe('resolveServices', () => {
+  it.each([
+    [{ http: 'fetch' }, 'services.http'],
+    [{ storage: { get() {} } }, 'services.storage'],
+    [{ clock: {} }, 'services.clock'],
+    [{ random: 4 }, 'services.random'],
+    [{ timeoutMs: -1 }, 'services.timeoutMs'],
+  ])('refuses %o naming %s', (options, field) => {
+    expect(() => resolveServices(options as never)).toThrow(expect.objectContaining({ code: 'invalid_configuration', field }));
+  });
+});
