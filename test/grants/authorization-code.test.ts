@@ -1,4 +1,6 @@
+import { createActor, toPromise, waitFor } from 'xstate';
 import { describe, expect, it } from 'vitest';
+import { authorizationCodeMachine, provideServices } from '../../machines/index.js';
 import { createOAuthClient, memoryStorage, OAuthError, type Storage } from '../../src/index.js';
 import { euRouter, poe } from '../../src/providers/index.js';
 import { fakeEuRouter, fakePoe } from '../../src/testing/index.js';
@@ -132,5 +134,30 @@ describe('a fake provider is itself a fetch function', () => {
     const { url } = await client.startAuthorization();
     expect((await client.completeAuthorization(await fake.approve(url))).accessToken).toMatch(/^sk-poe-/);
     expect(fake.requests).toHaveLength(1);
+  });
+});
+
+describe('authorizationCodeMachine aborts its request when the actor stops or the flow is cancelled', () => {
+  it.each(['stop', 'cancel'] as const)('%s during exchanging aborts the token request', async (how) => {
+    let seen: AbortSignal | undefined;
+    const http = (_url: unknown, init?: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => {
+        seen = init?.signal ?? undefined;
+        init?.signal?.addEventListener('abort', () => reject(new Error('aborted')));
+      });
+    const actor = createActor(provideServices(authorizationCodeMachine, { http }), {
+      input: { provider: poe, client: { clientId: 'app', redirectUri: REDIRECT } },
+    }).start();
+    const { context } = await waitFor(actor, (s) => s.matches('awaitingCallback'));
+    actor.send({ type: 'callback', url: `${REDIRECT}?code=c&state=${context.state}` });
+    await waitFor(actor, (s) => s.matches('exchanging'));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(seen?.aborted).toBe(false);
+    if (how === 'stop') actor.stop();
+    else {
+      actor.send({ type: 'cancel' });
+      expect(await toPromise(actor)).toMatchObject({ status: 'cancelled', error: { code: 'cancelled' } });
+    }
+    expect(seen?.aborted).toBe(true);
   });
 });
