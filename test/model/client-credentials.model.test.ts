@@ -7,9 +7,8 @@ import { OAuthError } from '../../src/errors.js';
 import { refreshLockKey, tokensKey } from '../../src/grants/storage-keys.js';
 import { genericOAuth2 } from '../../src/providers/index.js';
 import { memoryStorage } from '../../src/services/memory-storage.js';
-import type { Storage } from '../../src/services/types.js';
 import type { TokenSet } from '../../src/tokens.js';
-import { coverageReport, expectSameEnd, pathCoverage, replayPath, valueOf, withEdgePaths } from './support.js';
+import { coverageReport, expectSameEnd, failingStorage, pathCoverage, replayPath, scriptedHttp, valueOf, withEdgePaths } from './support.js';
 
 /**
  * Model-based tests of the two server-to-server machines, which share one state config: paths
@@ -74,25 +73,13 @@ function suite(name: string, machine: AnyStateMachine, secrets: { clientSecret?:
     const inner = memoryStorage();
     const at = tokensKey('model', 'app', 'client_credentials:');
     const lock = refreshLockKey('model', 'app', 'client_credentials:');
-    const storage: Storage = {
-      get: async (k) => {
-        if (k === at && has('xstate.error.actor.loadCachedToken')) throw new Error('cache down');
-        return inner.get(k);
-      },
-      set: async (k, v, o) => {
-        if (k === at && has('xstate.error.actor.storeTokens')) throw new Error('disk full');
-        return inner.set(k, v, o);
-      },
-      delete: (k) => inner.delete(k),
-      setIfAbsent: async (k, v, t) => {
-        if (has('xstate.error.actor.acquireLock')) throw new Error('redis down');
-        return inner.setIfAbsent!(k, v, t);
-      },
-      deleteIfEquals: async (k, v) => {
-        if (has('xstate.error.actor.releaseLock')) throw new Error('redis down');
-        return inner.deleteIfEquals!(k, v);
-      },
-    };
+    const storage = failingStorage(inner, {
+      get: (k) => k === at && has('xstate.error.actor.loadCachedToken'),
+      set: (k) => k === at && has('xstate.error.actor.storeTokens'),
+      setIfAbsent: () => has('xstate.error.actor.acquireLock'),
+      deleteIfEquals: () => has('xstate.error.actor.releaseLock'),
+    });
+
     if (has('xstate.done.actor.loadCachedToken', (o) => o.output === fresh)) await inner.set(at, JSON.stringify({ ...fresh, expiresAt: Date.now() + 3_600_000 }));
     if (has('xstate.done.actor.loadCachedToken', (o) => o.output === stale)) await inner.set(at, JSON.stringify({ ...stale, expiresAt: Date.now() - 1 }));
     if (has('xstate.done.actor.acquireLock', (o) => (o.output as { acquired: boolean }).acquired === false)) await inner.setIfAbsent!(lock, 'other', 30);
@@ -101,8 +88,7 @@ function suite(name: string, machine: AnyStateMachine, secrets: { clientSecret?:
       if (o.type === 'xstate.error.actor.requestToken') return [Response.json({ error: o.error!.code }, { status: o.error!.status! })];
       return [];
     });
-    const http = async (_u: unknown, init?: RequestInit) =>
-      script.shift() ?? new Promise<Response>((_r, reject) => init?.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+    const http = scriptedHttp(script);
     const replaySecrets = has('xstate.error.actor.signAssertion') ? { privateKey: badKey } : secrets;
     const real = provideServices(machine, { http, storage, retry, lock: { pollIntervalMs: 40, ttlMs: 5000 }, secrets: replaySecrets });
     return replayPath(createActor(real, { input: has('xstate.error.actor.prepareRequest') ? { ...input, provider: noGrant } : input }), path);

@@ -6,9 +6,8 @@ import { OAuthError } from '../../src/errors.js';
 import { refreshLockKey, tokensKey } from '../../src/grants/storage-keys.js';
 import { genericOAuth2 } from '../../src/providers/index.js';
 import { memoryStorage } from '../../src/services/memory-storage.js';
-import type { Storage } from '../../src/services/types.js';
 import type { TokenSet } from '../../src/tokens.js';
-import { coverageReport, expectSameEnd, pathCoverage, replayPath, valueOf, withEdgePaths } from './support.js';
+import { coverageReport, expectSameEnd, failingStorage, pathCoverage, replayPath, scriptedHttp, valueOf, withEdgePaths } from './support.js';
 
 /**
  * Model-based test of refreshTokenMachine: paths from xstate/graph over the shipped machine,
@@ -65,25 +64,13 @@ async function replay(path: (typeof paths)[number]) {
   const inner = memoryStorage();
   const at = tokensKey('model', 'app');
   const lock = refreshLockKey('model', 'app');
-  const storage: Storage = {
-    get: (k) => inner.get(k),
-    set: async (k, v, o) => {
-      if (k === at && has('xstate.error.actor.storeTokens')) throw new Error('disk full');
-      return inner.set(k, v, o);
-    },
-    delete: async (k) => {
-      if (k === at && has('xstate.error.actor.discardTokens')) throw new Error('disk full');
-      return inner.delete(k);
-    },
-    setIfAbsent: async (k, v, t) => {
-      if (has('xstate.error.actor.acquireLock')) throw new Error('redis down');
-      return inner.setIfAbsent!(k, v, t);
-    },
-    deleteIfEquals: async (k, v) => {
-      if (has('xstate.error.actor.releaseLock')) throw new Error('redis down');
-      return inner.deleteIfEquals!(k, v);
-    },
-  };
+  const storage = failingStorage(inner, {
+    set: (k) => k === at && has('xstate.error.actor.storeTokens'),
+    delete: (k) => k === at && has('xstate.error.actor.discardTokens'),
+    setIfAbsent: () => has('xstate.error.actor.acquireLock'),
+    deleteIfEquals: () => has('xstate.error.actor.releaseLock'),
+  });
+
   if (has('xstate.done.actor.loadTokens', (o) => o.output === fresh)) await inner.set(at, JSON.stringify({ ...fresh, expiresAt: Date.now() + 3_600_000 }));
   if (has('xstate.done.actor.loadTokens', (o) => o.output === stale)) await inner.set(at, JSON.stringify({ ...stale, expiresAt: Date.now() - 1 }));
   // Another holder has the lock for a moment: the actor waits, then takes it.
@@ -93,8 +80,7 @@ async function replay(path: (typeof paths)[number]) {
     if (o.type === 'xstate.error.actor.refreshTokens') return [Response.json({ error: o.error!.code }, { status: o.error!.status! })];
     return [];
   });
-  const http = async (_u: unknown, init?: RequestInit) =>
-    script.shift() ?? new Promise<Response>((_r, reject) => init?.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+  const http = scriptedHttp(script);
   const machine = provideServices(refreshTokenMachine, { http, storage, retry, lock: { pollIntervalMs: 40, ttlMs: 5000 } });
   return replayPath(createActor(machine, { input: has('xstate.error.actor.prepareRefresh') ? badInput : input }), path);
 }

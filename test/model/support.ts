@@ -1,3 +1,4 @@
+import type { Storage } from '../../src/services/types.js';
 import { transition, waitFor, type AnyActorRef, type AnyMachineSnapshot, type AnyStateMachine, type AnyStateNode, type EventObject } from 'xstate';
 import type { StatePath } from 'xstate/graph';
 
@@ -156,4 +157,26 @@ export function expectSameEnd(end: AnyMachineSnapshot, pathEnd: AnyMachineSnapsh
   const got = end.output as { status: string; error?: { code: string } };
   expect(got.status).toBe(want.status);
   expect(got.error?.code).toBe(want.error?.code);
+}
+
+/** A token endpoint that answers with these responses in order, then never answers (until aborted). */
+export function scriptedHttp(script: Response[]) {
+  return async (_url: unknown, init?: RequestInit): Promise<Response> =>
+    script.shift() ?? new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+}
+
+type StorageMethod = 'get' | 'set' | 'delete' | 'setIfAbsent' | 'deleteIfEquals';
+
+/** A storage over `inner` whose methods fail for the keys a path says they fail for. */
+export function failingStorage(inner: Storage, fails: Partial<Record<StorageMethod, (key: string) => boolean>>): Storage {
+  const guard = (method: StorageMethod, key: string) => {
+    if (fails[method]?.(key)) throw new Error(`${method} failed`);
+  };
+  return {
+    get: async (k) => (guard('get', k), inner.get(k)),
+    set: async (k, v, o) => (guard('set', k), inner.set(k, v, o)),
+    delete: async (k) => (guard('delete', k), inner.delete(k)),
+    setIfAbsent: async (k, v, t) => (guard('setIfAbsent', k), inner.setIfAbsent!(k, v, t)),
+    deleteIfEquals: async (k, v) => (guard('deleteIfEquals', k), inner.deleteIfEquals!(k, v)),
+  };
 }

@@ -9,7 +9,7 @@ import type { GrantOutput } from '../../src/grants/types.js';
 import { genericOAuth2 } from '../../src/providers/index.js';
 import { memoryStorage } from '../../src/services/memory-storage.js';
 import type { TokenSet } from '../../src/tokens.js';
-import { coverageReport, expectSameEnd, pathCoverage, replayPath, valueOf, withEdgePaths } from './support.js';
+import { coverageReport, expectSameEnd, pathCoverage, replayPath, scriptedHttp, valueOf, withEdgePaths } from './support.js';
 
 /**
  * Model-based test of tokenSessionMachine: paths from xstate/graph over the shipped machine,
@@ -65,8 +65,7 @@ async function replay(path: (typeof paths)[number]) {
     if (s.output === transient) return [busy(), busy()];
     return [Response.json({ error: 'invalid_grant' }, { status: 400 })];
   });
-  const http = async (_u: unknown, init?: RequestInit) =>
-    script.shift() ?? new Promise<Response>((_r, reject) => init?.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+  const http = scriptedHttp(script);
   const machine = provideServices(tokenSessionMachine, { http, storage, clock, retry });
   const actor = createActor(machine, { input: steps.some((s) => s.type === 'xstate.error.actor.loadSession') ? { ...input, key: 'nobody' } : input, clock });
   // The refresh child's own retry timer runs on the same simulated clock: keep it moving while refreshing.
