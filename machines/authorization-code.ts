@@ -4,13 +4,15 @@ import {
   authorizationCodeImplementations,
   callbackOutcome,
   type AuthorizationCodeContext,
-  type PendingFlowRecord,
+  type PreparedAuthorization,
 } from '../src/grants/authorization-code.js';
 import type { AuthorizationCodeInput, GrantOutput } from '../src/grants/types.js';
 import { resolveServices } from '../src/services/defaults.js';
+import type { Secret } from '../src/secret.js';
 import type { TokenSet } from '../src/tokens.js';
 
-export type AuthorizationCodeEvent = { type: 'callback'; url: string } | { type: 'cancel' };
+/** `url` is the full callback URL or its query string; wrap it with `secret()` so no inspector sees the code. */
+export type AuthorizationCodeEvent = { type: 'callback'; url: string | Secret } | { type: 'cancel' };
 
 /** Platform defaults; provideServices() swaps in the app's services and secrets. */
 const defaults = authorizationCodeImplementations(resolveServices(), {});
@@ -30,7 +32,11 @@ export const authorizationCodeMachine = setup({
   guards: defaults.guards,
   delays: defaults.delays,
   actions: {
-    assignPrepared: assign((_, record: PendingFlowRecord) => record.context),
+    assignPrepared: assign((_, prepared: PreparedAuthorization) => ({
+      flow: prepared.flow,
+      authorizationUrl: prepared.authorizationUrl,
+      state: prepared.flow.state,
+    })),
     assignCode: assign({ code: ({ context, event }) => callbackOutcome(context, event).code }),
     assignCallbackError: assign({ error: ({ context, event }) => callbackOutcome(context, event).error }),
     assignError: assign({ error: (_, params: { error: unknown }) => toOAuthError(params.error) }),

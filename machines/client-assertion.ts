@@ -1,3 +1,4 @@
+import type { Secret } from '../src/secret.js';
 import type { ClientCredentialsContext } from '../src/grants/client-credentials.js';
 import { tokenRequestMachine, tokenRequestStates } from './token-request-states.js';
 
@@ -14,7 +15,7 @@ export const clientAssertionMachine = tokenRequestMachine('clientAssertion', 'as
       id: 'signAssertion',
       input: ({ context }: { context: ClientCredentialsContext }) => context,
       // A key that cannot sign fails here, before any request: not to be confused with a server's refusal.
-      onDone: { target: 'requesting', actions: { type: 'assignAssertion', params: ({ event }: { event: { output: string } }) => event.output } },
+      onDone: { target: 'requesting', actions: { type: 'assignAssertion', params: ({ event }: { event: { output: Secret } }) => event.output } },
       onError: { target: 'releasing', actions: { type: 'assignError', params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }) } },
     },
   },

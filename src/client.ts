@@ -4,19 +4,21 @@ import { refreshTokenMachine } from '../machines/refresh-token.js';
 import { clientAssertionMachine } from '../machines/client-assertion.js';
 import { clientCredentialsMachine } from '../machines/client-credentials.js';
 import { OAuthError, toOAuthError } from './errors.js';
-import type { PendingFlowRecord } from './grants/authorization-code.js';
+import { createFlowId } from './grants/authorization-code.js';
+import { decodePendingFlow } from './grants/pending-flow.js';
 import { DEFAULT_REFRESH_WINDOW_MS } from './grants/refresh-token.js';
 import { pendingFlowKey } from './grants/storage-keys.js';
 import { readTokens } from './grants/token-store.js';
 import type { GrantOutput } from './grants/types.js';
-import { redactingInspector, type Inspector } from './inspect/inspector.js';
+import { inspectionSettled, redactingInspector, type InspectionHandle, type Inspector } from './inspect/inspector.js';
 import { callbackState } from './provider/callback.js';
 import { parseProvider } from './provider/parse.js';
 import type { PkceMethod, Provider, ProviderInput } from './provider/schema.js';
 import { provideServices } from './provide-services.js';
 import type { ClientConfig } from './secrets.js';
 import { resolveServices, type ServiceOptions } from './services/defaults.js';
-import type { TokenSet } from './tokens.js';
+import { Secret } from './secret.js';
+import { plainTokenSet, type TokenSet } from './tokens.js';
 
 export interface OAuthClientOptions extends ServiceOptions {
   provider: ProviderInput;
@@ -28,7 +30,11 @@ export interface OAuthClientOptions extends ServiceOptions {
   apiKey?: string;
   redirectUri?: string;
   userAgent?: string;
-  /** Receives every machine event and snapshot, secrets redacted (see `revealSecrets`). */
+  /**
+   * Receives every machine event and snapshot (a function, or @statelyai/inspect's `inspector.inspect`).
+   * Secrets show as `[redacted]` (see `revealSecrets`); the start and the completion of one
+   * authorization are one actor session.
+   */
   inspect?: Inspector;
   /** Show secrets to the inspector unredacted: local debugging only. */
   revealSecrets?: boolean;
@@ -73,6 +79,12 @@ export interface OAuthClient {
    * expiry; concurrent callers share one request.
    */
   clientCredentials(options?: { scopes?: string[]; force?: boolean }): Promise<TokenSet>;
+  /**
+   * Resolves once the inspector has been handed every message so far (@statelyai/inspect sends
+   * on idle callbacks). A single-page app awaits it before it navigates to the provider, or the
+   * start of the flow never reaches the inspector.
+   */
+  flushInspection(): Promise<void>;
 }
 
 /**
@@ -103,15 +115,23 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
   const location = (key?: string) => ({ providerId: provider.id, clientId: client.clientId, key });
   /** Refreshes and client credentials requests under way in this process. */
   const inflight = new Map<string, Promise<TokenSet>>();
-  const inspect = options.inspect ? redactingInspector(options.inspect, { revealSecrets: options.revealSecrets ?? false }) : undefined;
-  const actorOptions = inspect ? { inspect } : {};
+  /** One inspector handle per actor run; a flow's id keeps its two halves in one inspector session. */
+  const inspectorFor = (flowId: string): InspectionHandle | undefined =>
+    options.inspect ? redactingInspector(options.inspect, { revealSecrets: options.revealSecrets ?? false, flowId }) : undefined;
+  const actorOptions = (flowId?: string) => {
+    const inspect = options.inspect ? inspectorFor(flowId ?? createFlowId(services.random)) : undefined;
+    return inspect ? { inspect } : {};
+  };
 
   async function startAuthorization(start: StartAuthorizationOptions = {}): Promise<StartedAuthorization> {
+    const flowId = createFlowId(services.random);
+    const inspect = inspectorFor(flowId);
     const actor = createActor(codeMachine, {
-      ...actorOptions,
+      ...(inspect ? { inspect } : {}),
       input: {
         provider,
         client,
+        flowId,
         ...(start.scopes ? { scopes: start.scopes } : {}),
         ...(start.extraParams ? { extraParams: start.extraParams } : {}),
         ...(start.key === undefined ? {} : { key: start.key }),
@@ -122,6 +142,8 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       const snapshot = await waitFor(actor, (s) => s.matches('awaitingCallback') || s.status !== 'active');
       if (snapshot.status === 'done') throw failure(snapshot.output);
       // The pending flow is in storage now; the live actor is not needed until the callback.
+      // The flow goes on in completeAuthorization: the inspector keeps it in awaitingCallback.
+      inspect?.park();
       return { url: snapshot.context.authorizationUrl!, state: snapshot.context.state! };
     } finally {
       actor.stop();
@@ -134,15 +156,15 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     }
     const state = callbackState(callbackUrl);
     if (state === undefined) throw new OAuthError('state_mismatch', 'callback has no "state"', { field: 'callback.state' });
-    const record = await loadPendingFlow(state);
-    const snapshot = codeMachine.resolveState({ value: record.value, context: record.context });
+    const context = decodePendingFlow(await loadPendingFlow(state), { provider, client, state });
+    const snapshot = codeMachine.resolveState({ value: 'awaitingCallback', context });
     // input is ignored when a snapshot is given; the types ask for it all the same.
-    const actor = createActor(codeMachine, { ...actorOptions, snapshot, input: record.context.input }).start();
-    actor.send({ type: 'callback', url: callbackUrl });
+    const actor = createActor(codeMachine, { ...actorOptions(context.flow!.flowId), snapshot, input: context.input }).start();
+    actor.send({ type: 'callback', url: Secret.of(callbackUrl) });
     return settle(await toPromise(actor));
   }
 
-  async function loadPendingFlow(state: string): Promise<PendingFlowRecord> {
+  async function loadPendingFlow(state: string): Promise<string> {
     let raw: string | undefined;
     try {
       raw = await services.storage.get(pendingFlowKey(provider.id, client.clientId, state));
@@ -154,11 +176,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
         field: 'callback.state',
       });
     }
-    try {
-      return JSON.parse(raw) as PendingFlowRecord;
-    } catch (error) {
-      throw new OAuthError('storage_error', 'the stored pending flow is not valid JSON', { cause: error });
-    }
+    return raw;
   }
 
   async function getStoredTokens(options: { key?: string } = {}): Promise<TokenSet | undefined> {
@@ -177,7 +195,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
   function runRefresh(key: string | undefined, force: boolean, scopes?: string[]): Promise<TokenSet> {
     return singleFlight(`refresh:${force ? 'force' : 'fresh'}:${key ?? 'default'}:${scopes?.join(' ') ?? ''}`, async () => {
       const input = { provider, client, force, refreshWindowMs, ...(key === undefined ? {} : { key }), ...(scopes ? { scopes } : {}) };
-      return settle(await toPromise(createActor(refreshMachine, { ...actorOptions, input }).start()));
+      return settle(await toPromise(createActor(refreshMachine, { ...actorOptions(), input }).start()));
     });
   }
 
@@ -202,17 +220,27 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     const scopes = [...(options.scopes ?? [])].sort().join(' ');
     return singleFlight(`client_credentials:${options.force ? 'force' : 'cached'}:${scopes}`, async () => {
       const input = { provider, client, refreshWindowMs, ...(options.scopes ? { scopes: options.scopes } : {}), ...(options.force ? { force: true } : {}) };
-      return settle(await toPromise(createActor(credentialsMachine, { ...actorOptions, input }).start()));
+      return settle(await toPromise(createActor(credentialsMachine, { ...actorOptions(), input }).start()));
     });
   }
 
-  return { provider, startAuthorization, completeAuthorization, getStoredTokens, getAccessToken, refresh, clientCredentials };
+  return {
+    provider,
+    startAuthorization,
+    completeAuthorization,
+    getStoredTokens,
+    getAccessToken,
+    refresh,
+    clientCredentials,
+    flushInspection: inspectionSettled,
+  };
 }
 
 /** A machine's output as the facade returns it: the tokens (with a storage error beside them), or the error thrown. */
 function settle(output: GrantOutput): CompletedAuthorization {
   if (output.status !== 'succeeded') throw output.error;
-  return output.storageError ? { ...output.tokens, storageError: output.storageError } : output.tokens;
+  const tokens = plainTokenSet(output.tokens);
+  return output.storageError ? { ...tokens, storageError: output.storageError } : tokens;
 }
 
 function failure(output: unknown): OAuthError {

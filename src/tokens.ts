@@ -1,6 +1,12 @@
+import { REDACTED } from './secret.js';
+
 /**
  * TokenSet: what every grant returns, whatever the provider calls its credential.
- * Plain JSON, so it can be stored and restored as it is.
+ *
+ * Inside the machines (context, actor outputs, machine output) a TokenSet is sealed
+ * (`sealTokenSet`): its credential, refresh token and extra fields are read by name as usual,
+ * but they are not own properties, so JSON, structured clone, the console and every inspector
+ * see `[redacted]` or nothing. The facade returns plain sets (`plainTokenSet`), which the app owns.
  */
 export interface TokenSet {
   /** The credential: `access_token`, Poe's `api_key`, OpenRouter's and EUrouter's `key`. */
@@ -12,4 +18,58 @@ export interface TokenSet {
   scopes?: string[];
   /** The response fields the provider's data says to keep (EUrouter's `user_id`). */
   extra: Record<string, unknown>;
+}
+
+interface Hidden {
+  accessToken: string;
+  refreshToken: string | undefined;
+  extra: Record<string, unknown>;
+}
+
+const hidden = new WeakMap<object, Hidden>();
+const nodeInspect = Symbol.for('nodejs.util.inspect.custom');
+
+/** What a sealed set shows: which fields exist, never their values. */
+function redactedView(tokens: TokenSet): Record<string, unknown> {
+  const secret = hidden.get(tokens)!;
+  return {
+    accessToken: REDACTED,
+    tokenType: tokens.tokenType,
+    ...(tokens.expiresAt === undefined ? {} : { expiresAt: tokens.expiresAt }),
+    ...(secret.refreshToken === undefined ? {} : { refreshToken: REDACTED }),
+    ...(tokens.scopes === undefined ? {} : { scopes: tokens.scopes }),
+    extra: Object.fromEntries(Object.keys(secret.extra).map((key) => [key, REDACTED])),
+  };
+}
+
+const sealedPrototype: object = Object.create(Object.prototype, {
+  accessToken: { get: function (this: object) { return hidden.get(this)?.accessToken; } },
+  refreshToken: { get: function (this: object) { return hidden.get(this)?.refreshToken; } },
+  extra: { get: function (this: object) { return hidden.get(this)?.extra; } },
+  toJSON: { value: function (this: TokenSet) { return redactedView(this); } },
+  [nodeInspect]: { value: function (this: TokenSet) { return redactedView(this); } },
+});
+
+export function isSealedTokenSet(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && hidden.has(value);
+}
+
+/** The same TokenSet with its secrets out of reach of every serializer (see TokenSet). */
+export function sealTokenSet(tokens: TokenSet): TokenSet {
+  if (isSealedTokenSet(tokens)) return tokens;
+  const sealed = Object.create(sealedPrototype) as Record<string, unknown>;
+  sealed.tokenType = tokens.tokenType;
+  if (tokens.expiresAt !== undefined) sealed.expiresAt = tokens.expiresAt;
+  if (tokens.scopes !== undefined) sealed.scopes = Object.freeze([...tokens.scopes]);
+  hidden.set(sealed, { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, extra: Object.freeze({ ...tokens.extra }) });
+  return Object.freeze(sealed) as unknown as TokenSet;
+}
+
+/** A plain copy of a TokenSet, sealed or not: what the app gets, and what storage holds. */
+export function plainTokenSet(tokens: TokenSet): TokenSet {
+  const plain: TokenSet = { accessToken: tokens.accessToken, tokenType: tokens.tokenType, extra: { ...tokens.extra } };
+  if (tokens.expiresAt !== undefined) plain.expiresAt = tokens.expiresAt;
+  if (tokens.refreshToken !== undefined) plain.refreshToken = tokens.refreshToken;
+  if (tokens.scopes !== undefined) plain.scopes = [...tokens.scopes];
+  return plain;
 }

@@ -11,23 +11,26 @@ import { processTokenResponse } from '../provider/token-response.js';
 import type { ClientSecrets } from '../secrets.js';
 import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
-import type { TokenSet } from '../tokens.js';
+import { isSecret, revealSecret, Secret } from '../secret.js';
+import { sealTokenSet, type TokenSet } from '../tokens.js';
+import { encodePendingFlow } from './pending-flow.js';
 import { prepareGrant } from './prepare.js';
 import { backoffDelay, canRetry } from './retry.js';
 import { pendingFlowKey } from './storage-keys.js';
 import { writeTokens } from './token-store.js';
 import type { AuthorizationCodeInput } from './types.js';
 
-/** A started flow: what awaitingCallback needs, and all that is persisted while the user is away. */
+/** A started flow: what awaitingCallback and the exchange need. Persisted as a PendingFlowRecord. */
 export interface PendingFlow {
+  /** Public: links the flow's start and completion in the inspector. */
+  flowId: string;
   provider: Provider;
   state: string;
-  authorizationUrl: string;
   /** The redirect URI as registered; `sentRedirectUri` is it with the state where the provider has no state parameter. */
   redirectUri: string;
   sentRedirectUri: string;
   scopes: string[];
-  codeVerifier?: string;
+  codeVerifier?: Secret;
   pkceMethod?: PkceMethod;
   createdAt: number;
 }
@@ -35,10 +38,10 @@ export interface PendingFlow {
 export interface AuthorizationCodeContext {
   input: AuthorizationCodeInput;
   flow?: PendingFlow;
-  /** Shown while awaiting the callback (ARCHITECTURE: `context.authorizationUrl`, `context.state`). */
+  /** Shown while awaiting the callback (ARCHITECTURE: `context.authorizationUrl`, `context.state`); only on the actor that started the flow. */
   authorizationUrl?: string;
   state?: string;
-  code?: string;
+  code?: Secret;
   attempt: number;
   retryAfterMs?: number;
   tokens?: TokenSet;
@@ -49,10 +52,10 @@ export interface AuthorizationCodeContext {
 /** A pending flow outlives its code lifetime a little, so a late callback says `flow_expired`, not `flow_not_found`. */
 export const PENDING_FLOW_GRACE_MS = 10 * 60_000;
 
-/** The persisted form of a flow that awaits its callback: a machine snapshot's value and context. */
-export interface PendingFlowRecord {
-  value: 'awaitingCallback';
-  context: AuthorizationCodeContext;
+/** What preparing hands to awaitingCallback. */
+export interface PreparedAuthorization {
+  flow: PendingFlow;
+  authorizationUrl: string;
 }
 
 function choosePkce(provider: Provider, asked: PkceMethod | undefined): PkceMethod | undefined {
@@ -89,7 +92,7 @@ function checkRedirectUri(client: AuthorizationCodeInput['client']): string {
 }
 
 /** Makes the PKCE pair and state, builds the authorization URL, and saves the pending flow. */
-export async function prepareAuthorization(services: Services, secrets: ClientSecrets, input: AuthorizationCodeInput): Promise<PendingFlow> {
+export async function prepareAuthorization(services: Services, secrets: ClientSecrets, input: AuthorizationCodeInput): Promise<PreparedAuthorization> {
   const { provider, auth } = prepareGrant(input.provider, input.client, secrets, 'authorization_code');
   const redirectUri = checkRedirectUri(input.client);
   const scopes = resolveScopes(provider, 'authorization_code', input.scopes, auth !== 'none');
@@ -105,23 +108,25 @@ export async function prepareAuthorization(services: Services, secrets: ClientSe
     ...(pkce ? { pkce } : {}),
     ...(input.extraParams ? { extraParams: input.extraParams } : {}),
   });
-  return {
+  const flow: PendingFlow = {
+    flowId: input.flowId ?? createFlowId(services.random),
     provider,
     state,
-    authorizationUrl,
     redirectUri,
     sentRedirectUri: redirectUriToSend(provider, redirectUri, state),
     scopes,
-    ...(pkce ? { codeVerifier: pkce.verifier, pkceMethod: pkce.method } : {}),
+    ...(pkce ? { codeVerifier: Secret.of(pkce.verifier), pkceMethod: pkce.method } : {}),
     createdAt: services.clock.now(),
   };
+  return { flow, authorizationUrl };
 }
 
-export async function savePendingFlow(services: Services, record: PendingFlowRecord): Promise<void> {
-  const flow = record.context.flow!;
-  const key = pendingFlowKey(flow.provider.id, record.context.input.client.clientId, flow.state);
+/** Saves the pending flow under its state, as the small explicit record (see pending-flow.ts). */
+export async function savePendingFlow(services: Services, context: AuthorizationCodeContext): Promise<void> {
+  const flow = context.flow!;
+  const key = pendingFlowKey(flow.provider.id, context.input.client.clientId, flow.state);
   try {
-    await services.storage.set(key, JSON.stringify(record), { ttlMs: flow.provider.authorization!.codeLifetimeMs + PENDING_FLOW_GRACE_MS });
+    await services.storage.set(key, JSON.stringify(encodePendingFlow(context)), { ttlMs: flow.provider.authorization!.codeLifetimeMs + PENDING_FLOW_GRACE_MS });
   } catch (error) {
     throw new OAuthError('storage_error', `could not save the pending flow: ${errorMessage(error)}`, { cause: error });
   }
@@ -130,7 +135,7 @@ export async function savePendingFlow(services: Services, record: PendingFlowRec
 export interface ExchangeCodeInput {
   flow: PendingFlow;
   client: AuthorizationCodeInput['client'];
-  code: string;
+  code: Secret;
 }
 
 /** Sends the token request as the provider's data says and maps the answer to a TokenSet. */
@@ -144,14 +149,14 @@ export async function exchangeCode(services: Services, secrets: ClientSecrets, i
     auth: chooseClientAuth(provider, secrets),
     grantType: 'authorization_code',
     params: {
-      code,
+      code: revealSecret(code),
       redirect_uri: provider.token.sendsRedirectUri ? flow.sentRedirectUri : undefined,
-      code_verifier: flow.codeVerifier,
+      code_verifier: flow.codeVerifier === undefined ? undefined : revealSecret(flow.codeVerifier),
       code_challenge_method: provider.token.sendsCodeChallengeMethod ? flow.pkceMethod : undefined,
     },
   });
   const response = await sendRequest(services, request, signal);
-  return processTokenResponse(provider, response, services.clock.now());
+  return sealTokenSet(processTokenResponse(provider, response, services.clock.now()));
 }
 
 export interface StoreTokensInput {
@@ -173,12 +178,18 @@ export async function storeTokens(services: Services, input: StoreTokensInput): 
 }
 
 /** The code of a callback event, or the OAuthError that refuses it (pure: guards and actions share it). */
-export function callbackOutcome(context: AuthorizationCodeContext, event: { type: string; url?: unknown }): { code?: string; error?: OAuthError } {
+export function callbackOutcome(context: AuthorizationCodeContext, event: { type: string; url?: unknown }): { code?: Secret; error?: OAuthError } {
   try {
-    return { code: checkCallback(event.url, { provider: context.flow!.provider, state: context.flow!.state }) };
+    const url = isSecret(event.url) ? revealSecret(event.url) : event.url;
+    return { code: Secret.of(checkCallback(url, { provider: context.flow!.provider, state: context.flow!.state })) };
   } catch (error) {
     return { error: toOAuthError(error, 'invalid_callback') };
   }
+}
+
+/** 16 random bytes, hex: public, so the inspector can link the two halves of a flow. */
+export function createFlowId(random: Services['random']): string {
+  return Array.from(random(16), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -187,15 +198,11 @@ const errorMessage = (error: unknown) => (error instanceof Error ? error.message
 export function authorizationCodeImplementations(services: Services, secrets: ClientSecrets) {
   return {
     actors: {
-      prepareAuthorization: fromPromise<PendingFlowRecord, AuthorizationCodeContext>(async ({ input: context }) => {
+      prepareAuthorization: fromPromise<PreparedAuthorization, AuthorizationCodeContext>(async ({ input: context }) => {
         try {
-          const flow = await prepareAuthorization(services, secrets, context.input);
-          const record: PendingFlowRecord = {
-            value: 'awaitingCallback',
-            context: { ...context, flow, authorizationUrl: flow.authorizationUrl, state: flow.state },
-          };
-          await savePendingFlow(services, record);
-          return record;
+          const prepared = await prepareAuthorization(services, secrets, context.input);
+          await savePendingFlow(services, { ...context, flow: prepared.flow });
+          return prepared;
         } catch (error) {
           throw toOAuthError(error);
         }

@@ -8,7 +8,8 @@ import { processTokenResponse } from '../provider/token-response.js';
 import type { ClientSecrets } from '../secrets.js';
 import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
-import type { TokenSet } from '../tokens.js';
+import { revealSecret, Secret } from '../secret.js';
+import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { prepareGrant } from './prepare.js';
 import { DEFAULT_REFRESH_WINDOW_MS } from './refresh-token.js';
@@ -24,7 +25,7 @@ export interface ClientCredentialsContext {
   scopes?: string[];
   lockToken?: string;
   /** The signed client assertion of the current attempt (clientAssertion only; never reused: its jti is single-use). */
-  assertion?: string;
+  assertion?: Secret;
   result?: TokenSet;
   /** Whether the result came from the cache rather than a request. */
   cached: boolean;
@@ -90,9 +91,9 @@ export async function requestToken(services: Services, secrets: ClientSecrets, c
     auth: context.auth!,
     grantType: 'client_credentials',
     params: { scope: context.scopes!.length > 0 ? context.scopes!.join(' ') : undefined },
-    ...(context.assertion === undefined ? {} : { assertion: context.assertion }),
+    ...(context.assertion === undefined ? {} : { assertion: revealSecret(context.assertion) }),
   });
-  return processTokenResponse(provider, await sendRequest(services, request, signal), services.clock.now());
+  return sealTokenSet(processTokenResponse(provider, await sendRequest(services, request, signal), services.clock.now()));
 }
 
 /** The named implementations shared by clientCredentialsMachine and clientAssertionMachine. */
@@ -114,16 +115,19 @@ export function clientCredentialsImplementations(services: Services, secrets: Cl
         }
       }),
       acquireLock: fromPromise<{ acquired: boolean; lockToken?: string }, ClientCredentialsContext>(({ input }) => acquireLock(services, cacheLocation(input))),
-      loadCachedToken: fromPromise<TokenSet | null, ClientCredentialsContext>(async ({ input }) => (await readTokens(services, cacheLocation(input))) ?? null),
-      signAssertion: fromPromise<string, ClientCredentialsContext>(async ({ input }) => {
+      loadCachedToken: fromPromise<TokenSet | null, ClientCredentialsContext>(async ({ input }) => {
+        const cached = await readTokens(services, cacheLocation(input));
+        return cached ? sealTokenSet(cached) : null;
+      }),
+      signAssertion: fromPromise<Secret, ClientCredentialsContext>(async ({ input }) => {
         try {
-          return await signClientAssertion(await key(), {
+          return Secret.of(await signClientAssertion(await key(), {
             clientId: input.input.client.clientId,
             audience: assertionAudience(input.provider!),
             now: services.clock.now(),
             random: services.random,
             ...(secrets.keyId === undefined ? {} : { keyId: secrets.keyId }),
-          });
+          }));
         } catch (error) {
           throw toOAuthError(error);
         }

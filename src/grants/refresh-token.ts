@@ -6,7 +6,7 @@ import { processTokenResponse } from '../provider/token-response.js';
 import type { ClientConfig, ClientSecrets } from '../secrets.js';
 import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
-import type { TokenSet } from '../tokens.js';
+import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { prepareGrant } from './prepare.js';
 import { backoffDelay, canRetry } from './retry.js';
 import { acquireLock, releaseLock } from './lock.js';
@@ -41,7 +41,7 @@ export async function loadTokens(services: Services, context: RefreshTokenContex
   if (!tokens) {
     throw new OAuthError('reauthorization_required', 'no tokens are stored for this key: authorize first', { field: 'key' });
   }
-  return tokens;
+  return sealTokenSet(tokens);
 }
 
 /** Whether the stored set may be returned as it is (not forced, and outside the refresh window). */
@@ -75,12 +75,12 @@ export async function refreshTokens(services: Services, secrets: ClientSecrets, 
   });
   const fresh = processTokenResponse(provider, await sendRequest(services, request, signal), services.clock.now());
   // RFC 6749 §6: no new refresh token means the old one stays valid; no scope means the same scope.
-  return {
+  return sealTokenSet({
     ...fresh,
     ...(fresh.refreshToken === undefined ? { refreshToken: stored.refreshToken } : {}),
-    ...(fresh.scopes === undefined && stored.scopes !== undefined ? { scopes: stored.scopes } : {}),
+    ...(fresh.scopes === undefined && stored.scopes !== undefined ? { scopes: [...stored.scopes] } : {}),
     extra: { ...stored.extra, ...fresh.extra },
-  };
+  });
 }
 
 /**

@@ -2,7 +2,7 @@ import { fromPromise, type AnyStateMachine } from 'xstate';
 import { toOAuthError } from '../errors.js';
 import type { ClientSecrets } from '../secrets.js';
 import type { Services } from '../services/types.js';
-import type { TokenSet } from '../tokens.js';
+import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { prepareGrant } from './prepare.js';
 import { DEFAULT_REFRESH_WINDOW_MS } from './refresh-token.js';
 import { backoffDelay, canRetry } from './retry.js';
@@ -45,7 +45,7 @@ export function tokenSessionImplementations(services: Services, secrets: ClientS
           const { provider } = prepareGrant(input.provider, input.client, secrets, 'refresh_token');
           const tokens = await readTokens(services, { providerId: provider.id, clientId: input.client.clientId, key: input.key });
           if (!tokens) throw new OAuthError('reauthorization_required', 'no tokens are stored for this key: authorize first', { field: 'key' });
-          return tokens;
+          return sealTokenSet(tokens);
         } catch (error) {
           throw toOAuthError(error);
         }

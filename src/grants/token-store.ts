@@ -1,6 +1,7 @@
+import * as z from 'zod/mini';
 import { OAuthError } from '../errors.js';
 import type { Services } from '../services/types.js';
-import type { TokenSet } from '../tokens.js';
+import { plainTokenSet, type TokenSet } from '../tokens.js';
 import { tokensKey } from './storage-keys.js';
 
 /** Where a grant keeps a TokenSet: which provider, which client, which key (user or account). */
@@ -9,6 +10,16 @@ export interface TokenLocation {
   clientId: string;
   key?: string | undefined;
 }
+
+/** A stored TokenSet is validated when read: corrupt data is a storage_error, never a TokenSet without a credential. */
+const StoredTokenSetSchema = z.object({
+  accessToken: z.string().check(z.minLength(1)),
+  tokenType: z.string(),
+  expiresAt: z.optional(z.number().check(z.refine(Number.isFinite))),
+  refreshToken: z.optional(z.string().check(z.minLength(1))),
+  scopes: z.optional(z.array(z.string())),
+  extra: z.record(z.string(), z.unknown()),
+});
 
 const keyOf = (at: TokenLocation) => tokensKey(at.providerId, at.clientId, at.key);
 const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -21,16 +32,26 @@ export async function readTokens(services: Services, at: TokenLocation): Promise
     throw new OAuthError('storage_error', `could not read the stored tokens: ${reason(error)}`, { cause: error });
   }
   if (raw === undefined) return undefined;
+  let json: unknown;
   try {
-    return JSON.parse(raw) as TokenSet;
+    json = JSON.parse(raw);
   } catch (error) {
-    throw new OAuthError('storage_error', 'the stored tokens are not valid JSON', { cause: error });
+    throw new OAuthError('storage_error', 'the stored tokens are not valid JSON', { field: 'storage.tokens', cause: error });
   }
+  const parsed = z.safeParse(StoredTokenSetSchema, json);
+  if (!parsed.success) {
+    const path = parsed.error.issues[0]!.path.map(String).join('.');
+    throw new OAuthError('storage_error', `the stored tokens have a bad shape${path ? ` at "${path}"` : ''}`, {
+      field: `storage.tokens${path ? `.${path}` : ''}`,
+      cause: parsed.error.issues,
+    });
+  }
+  return plainTokenSet(parsed.data as TokenSet);
 }
 
 export async function writeTokens(services: Services, at: TokenLocation, tokens: TokenSet): Promise<void> {
   try {
-    await services.storage.set(keyOf(at), JSON.stringify(tokens));
+    await services.storage.set(keyOf(at), JSON.stringify(plainTokenSet(tokens)));
   } catch (error) {
     throw new OAuthError('storage_error', `the tokens were issued but could not be stored: ${reason(error)}`, { cause: error });
   }

@@ -28,6 +28,8 @@ export interface GrantInput {
 }
 
 export interface AuthorizationCodeInput extends GrantInput {
+  /** Public id of this flow, kept in its pending record: the inspector shows start and completion as one actor. Default: random. */
+  flowId?: string;
   /** `S256` unless the provider allows nothing else; `plain` only then, and only when asked for. */
   pkceMethod?: PkceMethod;
 }

@@ -3,7 +3,7 @@ import { getShortestPaths, getSimplePaths } from 'xstate/graph';
 import { describe, expect, it } from 'vitest';
 import { authorizationCodeMachine, provideServices } from '../../machines/index.js';
 import { OAuthError } from '../../src/errors.js';
-import { prepareAuthorization, type AuthorizationCodeContext, type PendingFlowRecord } from '../../src/grants/authorization-code.js';
+import { prepareAuthorization, type AuthorizationCodeContext, type PreparedAuthorization } from '../../src/grants/authorization-code.js';
 import { genericOAuth2 } from '../../src/providers/index.js';
 import { memoryStorage } from '../../src/services/memory-storage.js';
 import { resolveServices } from '../../src/services/defaults.js';
@@ -24,10 +24,8 @@ const fixedRandom = (n: number) => new Uint8Array(n).fill(7);
 /** The machine walked by the path generators: the shipped one, its guards given a fixed clock. */
 const modelMachine = provideServices(authorizationCodeMachine, { clock: { now: () => T0 }, random: fixedRandom, retry });
 
-async function preparedRecord(createdAt: number): Promise<PendingFlowRecord> {
-  const flow = await prepareAuthorization(resolveServices({ clock: { now: () => createdAt }, random: fixedRandom }), {}, input);
-  const context: AuthorizationCodeContext = { input, attempt: 0, flow, authorizationUrl: flow.authorizationUrl, state: flow.state };
-  return { value: 'awaitingCallback', context };
+function preparedRecord(createdAt: number): Promise<PreparedAuthorization> {
+  return prepareAuthorization(resolveServices({ clock: { now: () => createdAt }, random: fixedRandom }), {}, input);
 }
 
 const fresh = await preparedRecord(T0);
@@ -86,7 +84,7 @@ async function replay(path: (typeof paths)[number]) {
   });
 
   for (const { event } of path.steps) {
-    const e = event as { type: string; output?: PendingFlowRecord; error?: OAuthError };
+    const e = event as { type: string; output?: PreparedAuthorization; error?: OAuthError };
     if (e.type === 'xstate.error.actor.prepareAuthorization') failFlowWrites = true;
     if (e.type === 'xstate.done.actor.prepareAuthorization' && e.output === stale) staleFlow = true;
     if (e.type === 'xstate.done.actor.exchangeCode') script.push(Response.json({ access_token: 'at', token_type: 'Bearer' }));
