@@ -42,6 +42,11 @@ export interface OidcServerOptions {
   rotateRefreshToken?: boolean;
   /** Scopes of the API resource. */
   resourceScopes?: string[];
+  /**
+   * Web origins (`http://127.0.0.1:5173`) whose pages may call the token endpoint and the other
+   * client-authenticated endpoints cross-origin, for every client. Default: oidc-provider's own rule.
+   */
+  corsOrigins?: string[];
 }
 
 const RESOURCE = 'urn:grantflow:api';
@@ -108,6 +113,7 @@ export async function startOidcServer(options: OidcServerOptions): Promise<OidcS
     },
     issueRefreshToken: async (_ctx: unknown, client: any) => client.grantTypeAllowed('refresh_token'),
     ...(options.rotateRefreshToken ? { rotateRefreshToken: () => true } : {}),
+    ...(options.corsOrigins ? { clientBasedCORS: (_ctx: unknown, origin: string) => options.corsOrigins!.includes(origin) } : {}),
     ttl: {
       AccessToken: options.accessTokenTtlSeconds ?? 3600,
       ClientCredentials: options.accessTokenTtlSeconds ?? 3600,
