@@ -16,6 +16,11 @@ export interface Storage {
   setIfAbsent?(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Deletes only while the value is still `value` (a lock released by its holder only); resolves true when deleted. */
   deleteIfEquals?(key: string, value: string): Promise<boolean>;
+  /**
+   * Reads and deletes in one atomic step: of concurrent callers, one gets the value and the others
+   * `undefined` (Redis GETDEL). A pending flow is claimed with it, so a code is redeemed once.
+   */
+  take?(key: string): Promise<string | undefined>;
 }
 
 export interface Clock {
