@@ -4,7 +4,8 @@ import { refreshTokenMachine } from '../machines/refresh-token.js';
 import { clientAssertionMachine } from '../machines/client-assertion.js';
 import { clientCredentialsMachine } from '../machines/client-credentials.js';
 import { OAuthError, toOAuthError } from './errors.js';
-import { createFlowId } from './grants/authorization-code.js';
+import { createFlowId, PENDING_FLOW_GRACE_MS } from './grants/authorization-code.js';
+import { claimPendingFlow } from './grants/claim.js';
 import { decodePendingFlow } from './grants/pending-flow.js';
 import { DEFAULT_REFRESH_WINDOW_MS } from './grants/refresh-token.js';
 import { pendingFlowKey } from './grants/storage-keys.js';
@@ -156,27 +157,14 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     }
     const state = callbackState(callbackUrl);
     if (state === undefined) throw new OAuthError('state_mismatch', 'callback has no "state"', { field: 'callback.state' });
-    const context = decodePendingFlow(await loadPendingFlow(state), { provider, client, state });
+    // Claimed (read and deleted at once) before anything else: one completion per flow, whatever the concurrency.
+    const raw = await claimPendingFlow(services, pendingFlowKey(provider.id, client.clientId, state), PENDING_FLOW_GRACE_MS);
+    const context = decodePendingFlow(raw, { provider, client, state });
     const snapshot = codeMachine.resolveState({ value: 'awaitingCallback', context });
     // input is ignored when a snapshot is given; the types ask for it all the same.
     const actor = createActor(codeMachine, { ...actorOptions(context.flow!.flowId), snapshot, input: context.input }).start();
     actor.send({ type: 'callback', url: Secret.of(callbackUrl) });
     return settle(await toPromise(actor));
-  }
-
-  async function loadPendingFlow(state: string): Promise<string> {
-    let raw: string | undefined;
-    try {
-      raw = await services.storage.get(pendingFlowKey(provider.id, client.clientId, state));
-    } catch (error) {
-      throw new OAuthError('storage_error', `could not read the pending flow: ${toOAuthError(error).message}`, { cause: error });
-    }
-    if (raw === undefined) {
-      throw new OAuthError('flow_not_found', 'no pending flow for this callback\'s state: it was completed already, expired long ago, or started elsewhere', {
-        field: 'callback.state',
-      });
-    }
-    return raw;
   }
 
   async function getStoredTokens(options: { key?: string } = {}): Promise<TokenSet | undefined> {

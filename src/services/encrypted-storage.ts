@@ -52,7 +52,13 @@ export function encryptedStorage(inner: Storage, key: CryptoKey | Uint8Array): S
     },
     delete: (name) => inner.delete(name),
   };
-  const { setIfAbsent, deleteIfEquals } = inner;
+  const { setIfAbsent, deleteIfEquals, take } = inner;
+  if (take) {
+    storage.take = async (name) => {
+      const stored = await take.call(inner, name);
+      return stored === undefined ? undefined : open(name, stored);
+    };
+  }
   if (setIfAbsent) storage.setIfAbsent = async (name, value, ttlMs) => setIfAbsent.call(inner, name, await seal(name, value), ttlMs);
   if (deleteIfEquals) {
     storage.deleteIfEquals = async (name, value) => {

@@ -1,6 +1,6 @@
 import type { Clock, Storage } from './types.js';
 
-/** In-memory storage (the default): honours ttlMs, and has setIfAbsent for single-flight within one process. */
+/** In-memory storage (the default): honours ttlMs, and has setIfAbsent and take, atomic within one process. */
 export function memoryStorage(options: { clock?: Clock } = {}): Storage {
   const clock = options.clock ?? { now: () => Date.now() };
   const entries = new Map<string, { value: string; expiresAt: number | undefined }>();
@@ -31,6 +31,11 @@ export function memoryStorage(options: { clock?: Clock } = {}): Storage {
       if (live(key)?.value !== value) return false;
       entries.delete(key);
       return true;
+    },
+    async take(key) {
+      const entry = live(key);
+      entries.delete(key);
+      return entry?.value;
     },
   };
 }

@@ -51,5 +51,10 @@ export function webStorage(store: WebStorageLike, options: { clock?: Clock; pref
       store.removeItem(prefix + key);
       return true;
     },
+    async take(key) {
+      const entry = read(key);
+      store.removeItem(prefix + key);
+      return entry?.v;
+    },
   };
 }

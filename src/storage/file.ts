@@ -110,5 +110,12 @@ export function fileStorage(path: string, options: FileStorageOptions = {}): Sto
         return true;
       });
     },
+    take(key) {
+      return update((entries) => {
+        const value = live(entries[key])?.v;
+        delete entries[key];
+        return value;
+      });
+    },
   };
 }

@@ -9,6 +9,8 @@ export interface RedisClientLike {
   set(key: string, value: string, options?: { expiration?: { type: 'PX'; value: number }; condition?: 'NX' }): Promise<string | null | unknown>;
   del(key: string): Promise<number | unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  /** GETDEL (Redis ≥ 6.2). */
+  getDel(key: string): Promise<string | null | unknown>;
 }
 
 export interface RedisStorageOptions {
@@ -44,6 +46,10 @@ export function redisStorage(client: RedisClientLike, options: RedisStorageOptio
     },
     async deleteIfEquals(key, value) {
       return Number(await client.eval(DELETE_IF_EQUALS, { keys: [prefix + key], arguments: [value] })) === 1;
+    },
+    async take(key) {
+      const value = await client.getDel(prefix + key);
+      return typeof value === 'string' ? value : undefined;
     },
   };
 }

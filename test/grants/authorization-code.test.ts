@@ -161,3 +161,44 @@ describe('authorizationCodeMachine aborts its request when the actor stops or th
     expect(seen?.aborted).toBe(true);
   });
 });
+
+describe('a code is redeemed once, whatever the concurrency', () => {
+  const withoutTake = (inner: Storage): Storage => ({ get: (k) => inner.get(k), set: (k, v, o) => inner.set(k, v, o), delete: (k) => inner.delete(k) });
+  const claimKeyOnly = (inner: Storage): Storage => ({ ...withoutTake(inner), setIfAbsent: (k, v, t) => inner.setIfAbsent!(k, v, t) });
+
+  it.each([
+    ['memoryStorage (take)', () => memoryStorage()],
+    ['a storage with setIfAbsent only (claim key)', () => claimKeyOnly(memoryStorage())],
+    ['a storage with neither (this process only)', () => withoutTake(memoryStorage())],
+  ])('%s: 20 concurrent completions of one callback → one token request, one success, 19 flow_not_found', async (_, storage) => {
+    const { fake, make } = setup({ storage: storage() });
+    const client = make();
+    const { url } = await client.startAuthorization();
+    const callback = await fake.approve(url);
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => client.completeAuthorization(callback)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const codes = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as OAuthError).code] : []));
+    expect(codes).toEqual(Array(19).fill('flow_not_found'));
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('two clients (two app instances) sharing one storage: one redemption', async () => {
+    const { fake, make } = setup();
+    const { url } = await make().startAuthorization();
+    const callback = await fake.approve(url);
+    const results = await Promise.allSettled([make().completeAuthorization(callback), make().completeAuthorization(callback)]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('a storage that fails while claiming is storage_error, and nothing is sent', async () => {
+    const inner = memoryStorage();
+    const { fake, make } = setup({ storage: { ...inner, take: async () => Promise.reject(new Error('disk on fire')) } });
+    const client = make();
+    const { url } = await client.startAuthorization();
+    const error = await rejection(client.completeAuthorization(await fake.approve(url)));
+    expect(error).toMatchObject({ code: 'storage_error', field: 'storage.pendingFlow' });
+    expect(error.message).toContain('disk on fire');
+    expect(fake.requests).toHaveLength(0);
+  });
+});

@@ -172,8 +172,9 @@ const refreshScenarios: Scenario[] = [pathOfExileCase].flatMap((c) => [
       const fake = c.fake();
       const storage = memoryStorage();
       const client = clientFor(c, fake, context, storage);
-      await outcomeOf(login(client, fake, context, c.scopes));
-      const stored = (await client.getStoredTokens())!;
+      const loggedIn = await outcomeOf(login(client, fake, context, c.scopes));
+      const stored = await client.getStoredTokens();
+      if (!stored) return `login ${loggedIn}`;
       const bogus = { ...stored, refreshToken: `${stored.refreshToken}-revoked-by-test` };
       context.recorder.add(bogus.refreshToken);
       await storage.set(`grantflow:${client.provider.id}:app:tokens:default`, JSON.stringify(bogus));
@@ -185,7 +186,8 @@ const refreshScenarios: Scenario[] = [pathOfExileCase].flatMap((c) => [
     run: async (context) => {
       const fake = c.fake();
       const storage = memoryStorage();
-      await outcomeOf(login(clientFor(c, fake, context, storage), fake, context, c.scopes));
+      const loggedIn = await outcomeOf(login(clientFor(c, fake, context, storage), fake, context, c.scopes));
+      if (loggedIn !== 'succeeded') return `login ${loggedIn}`;
       const machine = provideServices(tokenSessionMachine, {
         http: context.recorder.http(fake.fetch),
         storage,
