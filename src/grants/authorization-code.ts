@@ -15,7 +15,7 @@ import { isSecret, revealSecret, Secret } from '../secret.js';
 import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { encodePendingFlow } from './pending-flow.js';
 import { prepareGrant } from './prepare.js';
-import { backoffDelay, canRetry } from './retry.js';
+import { backoffDelay, canRetry, isSafeToRepeat, notRepeated } from './retry.js';
 import { pendingFlowKey } from './storage-keys.js';
 import { writeTokens } from './token-store.js';
 import type { AuthorizationCodeInput } from './types.js';
@@ -211,7 +211,8 @@ export function authorizationCodeImplementations(services: Services, secrets: Cl
         try {
           return await exchangeCode(services, secrets, input, signal);
         } catch (error) {
-          throw toOAuthError(error, 'network_error');
+          const failure = toOAuthError(error, 'network_error');
+          return Promise.reject(isSafeToRepeat(input.flow.provider, failure) ? failure : notRepeated(failure, 'the code may have been redeemed, and a code is single-use'));
         }
       }),
       storeTokens: fromPromise<void, StoreTokensInput>(({ input }) => storeTokens(services, input)),
@@ -221,8 +222,9 @@ export function authorizationCodeImplementations(services: Services, secrets: Cl
         !!context.flow && services.clock.now() - context.flow.createdAt >= context.flow.provider.authorization!.codeLifetimeMs,
       isCallbackInvalid: ({ context, event }: { context: AuthorizationCodeContext; event: { type: string } }) =>
         callbackOutcome(context, event).error !== undefined,
+      // A code is single-use: the exchange is repeated only when it cannot have been redeemed.
       canRetry: ({ context, event }: { context: AuthorizationCodeContext; event: { type: string; error?: unknown } }) =>
-        canRetry(event.error, context.attempt + 1, services.retry),
+        canRetry(event.error, context.attempt + 1, services.retry) && isSafeToRepeat(context.flow!.provider, event.error),
     },
     delays: {
       retryDelay: ({ context }: { context: AuthorizationCodeContext }) =>

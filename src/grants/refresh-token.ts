@@ -8,7 +8,7 @@ import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
 import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { prepareGrant } from './prepare.js';
-import { backoffDelay, canRetry } from './retry.js';
+import { backoffDelay, canRetry, isSafeToRepeat, notRepeated } from './retry.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { deleteTokens, readTokens, writeTokens, type TokenLocation } from './token-store.js';
 import type { RefreshTokenInput } from './types.js';
@@ -85,12 +85,12 @@ export async function refreshTokens(services: Services, secrets: ClientSecrets, 
 
 /**
  * Whether a failed refresh may be repeated. A refresh that may have reached the server may have
- * used up a single-use refresh token, so only a 429 (not processed, RFC 6585) is retried unless
- * the provider says its refresh tokens are reusable.
+ * used up a single-use refresh token, so it is repeated only when it cannot have been processed
+ * (isSafeToRepeat) or the provider says its refresh tokens are reusable.
  */
 export function canRetryRefresh(services: Services, context: RefreshTokenContext, error: unknown): boolean {
   if (!canRetry(error, context.attempt + 1, services.retry)) return false;
-  return context.provider!.token.refreshTokensReusable || (error as OAuthError).status === 429;
+  return context.provider!.token.refreshTokensReusable || isSafeToRepeat(context.provider!, error);
 }
 
 /** The final error of a refresh: `invalid_grant` means authorize again; an unretried transient says why. */
@@ -102,12 +102,8 @@ export function refreshFailure(provider: Provider, error: unknown): OAuthError {
       cause,
     });
   }
-  if (cause.retryable && !provider.token.refreshTokensReusable && cause.status !== 429) {
-    return new OAuthError(cause.code, `${cause.message}; not retried: the request may have reached the server, and provider "${provider.id}" refresh tokens are single-use`, {
-      ...(cause.status === undefined ? {} : { status: cause.status }),
-      retryable: false,
-      cause,
-    });
+  if (!provider.token.refreshTokensReusable && !isSafeToRepeat(provider, cause)) {
+    return notRepeated(cause, `the request may have reached the server, and provider "${provider.id}" refresh tokens are single-use`);
   }
   return cause;
 }

@@ -171,7 +171,10 @@ export class FailureInjector {
       case 'http_500':
         return new Response('Internal Server Error', { status: 500, headers: { 'content-type': 'text/plain' } });
       case 'http_503':
-        return new Response('Service Unavailable', { status: 503, headers: { 'content-type': 'text/plain' } });
+        return new Response('Service Unavailable', {
+          status: 503,
+          headers: { 'content-type': 'text/plain', ...(failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) }) },
+        });
       case 'html_502':
         return new Response('<html><body><h1>502 Bad Gateway</h1></body></html>', { status: 502, headers: { 'content-type': 'text/html' } });
       case 'http_429':

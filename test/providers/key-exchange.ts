@@ -93,9 +93,17 @@ export function keyExchangeSuite(name: string, provider: Provider, fake: (option
       expect(outcome(output)).toBe('access_denied');
     });
 
-    it('a 500 is retried; the key still arrives once', async () => {
+    it('a 500 is not retried: the code may have been redeemed, and it is single-use', async () => {
       const f = fake();
       f.failNext('http_500');
+      const { output } = await runCodeFlow({ provider, fake: f, client });
+      expect(output.status === 'failed' && output.error).toMatchObject({ status: 500, retryable: false });
+      expect(f.requests).toHaveLength(1);
+    });
+
+    it('a 429 is retried (not processed); the key arrives once', async () => {
+      const f = fake();
+      f.failNext('http_429', { retryAfterSeconds: 0 });
       const { output } = await runCodeFlow({ provider, fake: f, client });
       expect(output.status).toBe('succeeded');
       expect(f.requests).toHaveLength(2);

@@ -109,20 +109,30 @@ describe('Poe: authorization code + PKCE against its fake', () => {
       });
       expect(output.status === 'failed' && output.error).toMatchObject({ code: 'invalid_response', status: 405 });
     });
-    it('transport failures are retried: 503, 429 with Retry-After, network error, timeout', async () => {
-      for (const kind of ['http_503', 'http_429', 'network_error', 'html_502'] as const) {
+    it('what cannot have been processed is retried: 503 and 429 with Retry-After', async () => {
+      for (const kind of ['http_503', 'http_429'] as const) {
         const f = fake();
         f.failNext(kind, { retryAfterSeconds: 0 });
         const { output } = await runCodeFlow({ provider: poe, fake: f, client });
         expect(output.status, kind).toBe('succeeded');
+        expect(f.requests, kind).toHaveLength(2);
       }
     });
-    it('a token request that never answers times out and is retried', async () => {
+    it('what may have been processed is not: a reset after sending, an HTML 502 — the code is sent once', async () => {
+      for (const kind of ['network_error', 'html_502'] as const) {
+        const f = fake();
+        f.failNext(kind);
+        const { output } = await runCodeFlow({ provider: poe, fake: f, client });
+        expect(output.status === 'failed' && output.error.retryable, kind).toBe(false);
+        expect(f.requests, kind).toHaveLength(1);
+      }
+    });
+    it('a token request that never answers times out and is not retried (the server may have redeemed the code)', async () => {
       const f = fake();
       f.failNext('timeout');
       const { output } = await runCodeFlow({ provider: poe, fake: f, client, timeoutMs: 50 });
-      expect(output.status).toBe('succeeded');
-      expect(f.requests).toHaveLength(2);
+      expect(output.status === 'failed' && output.error).toMatchObject({ code: 'timeout', retryable: false });
+      expect(f.requests).toHaveLength(1);
     });
     it('method: a GET is refused', async () => {
       const { output } = await runCodeFlow({ provider: poe, fake: fake(), client, http: rewriteInit((init) => ({ ...init, method: 'GET', body: null })) });
