@@ -79,7 +79,7 @@ export const authorizationCodeMachine = setup({
       invoke: {
         src: 'exchangeCode',
         id: 'exchangeCode',
-        input: ({ context }) => ({ flow: context.flow!, client: context.input.client, code: context.code! }),
+        input: ({ context }) => ({ flow: context.flow!, client: context.input.client, code: context.code!, key: context.input.key }),
         onDone: { target: 'storing', actions: { type: 'assignTokens', params: ({ event }) => event.output } },
         onError: [
           { guard: 'canRetry', target: 'waitingToRetry', actions: { type: 'assignRetry', params: ({ event }) => ({ error: event.error }) } },

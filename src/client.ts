@@ -9,7 +9,7 @@ import { claimPendingFlow } from './grants/claim.js';
 import { decodePendingFlow } from './grants/pending-flow.js';
 import { DEFAULT_REFRESH_WINDOW_MS } from './grants/refresh-token.js';
 import { pendingFlowKey } from './grants/storage-keys.js';
-import { readTokens } from './grants/token-store.js';
+import { readTokens, writeTokens } from './grants/token-store.js';
 import type { GrantOutput } from './grants/types.js';
 import { inspectionSettled, redactingInspector, type InspectionHandle, type Inspector } from './inspect/inspector.js';
 import { callbackState } from './provider/callback.js';
@@ -164,8 +164,37 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     // input is ignored when a snapshot is given; the types ask for it all the same.
     const actor = createActor(codeMachine, { ...actorOptions(context.flow!.flowId), snapshot, input: context.input }).start();
     actor.send({ type: 'callback', url: Secret.of(callbackUrl) });
-    return settle(await toPromise(actor));
+    return keepUnsaved(context.input.key, settle(await toPromise(actor)));
   }
+
+  /**
+   * Tokens that could not be stored are kept here, by key, until they are: the next call stores
+   * them first, and never refreshes with an older (rotated) refresh token in their stead.
+   */
+  const unsaved = new Map<string, TokenSet>();
+
+  function keepUnsaved<T extends CompletedAuthorization>(key: string | undefined, result: T): T {
+    const { storageError, ...tokens } = result;
+    if (storageError) unsaved.set(key ?? 'default', tokens);
+    else unsaved.delete(key ?? 'default');
+    return result;
+  }
+
+  /** Stores the kept tokens of `key`, if any; resolves with them while they still cannot be stored. */
+  async function storeUnsaved(key: string | undefined): Promise<TokenSet | undefined> {
+    const kept = unsaved.get(key ?? 'default');
+    if (!kept) return undefined;
+    try {
+      await writeTokens(services, location(key), kept);
+      if (unsaved.get(key ?? 'default') === kept) unsaved.delete(key ?? 'default');
+      return undefined;
+    } catch {
+      return kept;
+    }
+  }
+
+  const stillUnsaved = () =>
+    new OAuthError('storage_error', 'the newest tokens could not be stored yet: refusing to refresh with an older, rotated refresh token', { field: 'storage.tokens' });
 
   async function getStoredTokens(options: { key?: string } = {}): Promise<TokenSet | undefined> {
     return readTokens(services, location(options.key));
@@ -182,12 +211,18 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
 
   function runRefresh(key: string | undefined, force: boolean, scopes?: string[]): Promise<TokenSet> {
     return singleFlight(`refresh:${force ? 'force' : 'fresh'}:${key ?? 'default'}:${scopes?.join(' ') ?? ''}`, async () => {
+      if (await storeUnsaved(key)) throw stillUnsaved();
       const input = { provider, client, force, refreshWindowMs, ...(key === undefined ? {} : { key }), ...(scopes ? { scopes } : {}) };
-      return settle(await toPromise(createActor(refreshMachine, { ...actorOptions(), input }).start()));
+      return keepUnsaved(key, settle(await toPromise(createActor(refreshMachine, { ...actorOptions(), input }).start())));
     });
   }
 
   async function getAccessToken(options: { key?: string } = {}): Promise<TokenSet> {
+    const kept = await storeUnsaved(options.key);
+    if (kept) {
+      if (kept.expiresAt === undefined || kept.expiresAt - services.clock.now() > refreshWindowMs) return kept;
+      throw stillUnsaved();
+    }
     const stored = await readTokens(services, location(options.key));
     if (!stored) throw new OAuthError('reauthorization_required', 'no tokens are stored for this key: authorize first', { field: 'key' });
     if (stored.expiresAt === undefined || stored.expiresAt - services.clock.now() > refreshWindowMs) return stored;

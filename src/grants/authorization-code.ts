@@ -136,6 +136,8 @@ export interface ExchangeCodeInput {
   flow: PendingFlow;
   client: AuthorizationCodeInput['client'];
   code: Secret;
+  /** Which stored TokenSet the tokens go to, should the actor stop while they are in flight. */
+  key?: string | undefined;
 }
 
 /** Sends the token request as the provider's data says and maps the answer to a TokenSet. */
@@ -177,6 +179,15 @@ export async function storeTokens(services: Services, input: StoreTokensInput): 
   }
 }
 
+/** Tokens that arrived after the actor stopped: stored all the same, so a key shown once is not lost. */
+async function keepArrivedTokens(services: Services, input: ExchangeCodeInput, tokens: TokenSet): Promise<void> {
+  try {
+    await storeTokens(services, { flow: input.flow, clientId: input.client.clientId, key: input.key, tokens });
+  } catch {
+    // Nobody is left to tell; the storage's own error is all there is.
+  }
+}
+
 /** The code of a callback event, or the OAuthError that refuses it (pure: guards and actions share it). */
 export function callbackOutcome(context: AuthorizationCodeContext, event: { type: string; url?: unknown }): { code?: Secret; error?: OAuthError } {
   try {
@@ -209,7 +220,11 @@ export function authorizationCodeImplementations(services: Services, secrets: Cl
       }),
       exchangeCode: fromPromise<TokenSet, ExchangeCodeInput>(async ({ input, signal }) => {
         try {
-          return await exchangeCode(services, secrets, input, signal);
+          // A code, once sent, cannot be taken back: the request is not aborted when the actor stops
+          // or leaves the state (the timeout still bounds it), and tokens that arrive then are stored.
+          const tokens = await exchangeCode(services, secrets, input);
+          if (signal.aborted) await keepArrivedTokens(services, input, tokens);
+          return tokens;
         } catch (error) {
           const failure = toOAuthError(error, 'network_error');
           return Promise.reject(isSafeToRepeat(input.flow.provider, failure) ? failure : notRepeated(failure, 'the code may have been redeemed, and a code is single-use'));

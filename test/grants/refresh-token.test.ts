@@ -147,3 +147,45 @@ describe('refresh-token grant (Path of Exile fake: refresh tokens rotate)', () =
     expect((result as { storageError?: OAuthError }).storageError?.code).toBe('storage_error');
   });
 });
+
+describe('a rotated set that could not be stored is what the next call uses', () => {
+  /** memoryStorage whose writes of TokenSets fail while `failing` is set. */
+  function flakyStorage() {
+    const inner = memoryStorage();
+    const state = { failing: false };
+    const storage: Storage = {
+      ...inner,
+      set: (key, value, options) => (state.failing && key.includes(':tokens:') ? Promise.reject(new Error('disk full')) : inner.set(key, value, options)),
+    };
+    return { storage, state };
+  }
+
+  it('the new set comes back with storageError; once storage works again it is stored first and its refresh token is the one sent', async () => {
+    const { storage, state } = flakyStorage();
+    const { fake, client, first } = await signedIn({ storage });
+    state.failing = true;
+    const second = (await client.refresh()) as Awaited<ReturnType<typeof client.refresh>> & { storageError?: OAuthError };
+    expect(second.storageError).toMatchObject({ code: 'storage_error' });
+    expect(second.refreshToken).not.toBe(first.refreshToken);
+
+    // Still failing: a fresh kept set is returned; a refresh is refused rather than sent with the rotated token.
+    expect((await client.getAccessToken()).accessToken).toBe(second.accessToken);
+    await expect(client.refresh()).rejects.toMatchObject({ code: 'storage_error', field: 'storage.tokens' });
+    expect(refreshRequests(fake)).toHaveLength(1);
+
+    state.failing = false;
+    const third = await client.refresh();
+    expect(refreshRequests(fake).map((r) => r.body.refresh_token)).toEqual([first.refreshToken, second.refreshToken]);
+    expect((await client.getStoredTokens())?.refreshToken).toBe(third.refreshToken);
+  });
+
+  it('after storage recovers, getAccessToken stores the kept set before reading', async () => {
+    const { storage, state } = flakyStorage();
+    const { client } = await signedIn({ storage });
+    state.failing = true;
+    const second = await client.refresh();
+    state.failing = false;
+    expect((await client.getAccessToken()).accessToken).toBe(second.accessToken);
+    expect((await client.getStoredTokens())?.accessToken).toBe(second.accessToken);
+  });
+});
