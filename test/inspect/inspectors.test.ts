@@ -22,9 +22,11 @@ interface Channel {
 }
 
 async function quiet(messages: string[]): Promise<void> {
-  // Messages are sent on idle callbacks, then over the socket: wait until none arrives for a while.
+  // Messages are sent on idle callbacks, then over the socket: wait until none arrived for 100 ms.
   let seen = -1;
-  for (let i = 0; i < 200 && seen !== messages.length; i++) {
+  let still = 0;
+  for (let i = 0; i < 500 && still < 5; i++) {
+    still = seen === messages.length ? still + 1 : 0;
     seen = messages.length;
     await inspectionSettled();
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -50,13 +52,19 @@ async function webSocketChannel(): Promise<Channel> {
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as AddressInfo;
   let sink: string[] = [];
-  server.on('connection', (socket) => socket.on('message', (data) => sink.push(String(data))));
+  let connected = () => {};
+  server.on('connection', (socket) => {
+    socket.on('message', (data) => sink.push(String(data)));
+    connected();
+  });
   return {
     name: 'createWebSocketInspector (ws on 127.0.0.1)',
     async watch(scenario, recorder) {
       const messages: string[] = [];
       sink = messages;
+      const open = new Promise<void>((resolve) => (connected = resolve));
       const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${port}` });
+      await open;
       const outcome = await scenario.run({ inspect: inspector.inspect, recorder });
       await quiet(messages);
       inspector.stop();

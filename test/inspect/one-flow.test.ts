@@ -26,9 +26,12 @@ interface Message {
   snapshot?: { value?: unknown; status?: string };
 }
 
+/** Waits until no message arrived for 100 ms (they are sent on idle callbacks, some over a socket). */
 async function settle(messages: unknown[]) {
   let seen = -1;
-  for (let i = 0; i < 200 && seen !== messages.length; i++) {
+  let still = 0;
+  for (let i = 0; i < 500 && still < 5; i++) {
+    still = seen === messages.length ? still + 1 : 0;
     seen = messages.length;
     await inspectionSettled();
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -94,13 +97,19 @@ describe('one flow, one picture', () => {
       const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
       await new Promise<void>((resolve) => server.once('listening', () => resolve()));
       const messages: Message[] = [];
-      server.on('connection', (socket) => socket.on('message', (data) => void messages.push(JSON.parse(String(data)) as Message)));
+      let connected = () => {};
+      const open = new Promise<void>((resolve) => (connected = resolve));
+      server.on('connection', (socket) => {
+        socket.on('message', (data) => void messages.push(JSON.parse(String(data)) as Message));
+        connected();
+      });
       const inspectorUrl = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const fake = fakeEuRouter();
       const served = await serveFetch((request) => fake(request));
       try {
         const store = join(dir, 'store.json');
         const inspector = createWebSocketInspector({ url: inspectorUrl });
+        await open;
         const client = createOAuthClient({
           provider: rebaseProvider(euRouter, served.origin),
           clientId: 'app',
