@@ -10,7 +10,7 @@ import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { prepareGrant } from './prepare.js';
 import { backoffDelay, canRetry, isSafeToRepeat, notRepeated } from './retry.js';
 import { acquireLock, releaseLock } from './lock.js';
-import { deleteTokens, readTokens, writeTokens, type TokenLocation } from './token-store.js';
+import { deleteRefusedTokens, readTokens, writeTokens, type TokenLocation } from './token-store.js';
 import type { RefreshTokenInput } from './types.js';
 
 export interface RefreshTokenContext {
@@ -129,7 +129,10 @@ export function refreshTokenImplementations(services: Services, secrets: ClientS
         }
       }),
       storeTokens: fromPromise<void, RefreshTokenContext>(({ input }) => writeTokens(services, location(input), input.result!)),
-      discardTokens: fromPromise<void, RefreshTokenContext>(({ input }) => deleteTokens(services, location(input))),
+      // Only the set whose refresh token was refused: one another caller stored meanwhile is kept.
+      discardTokens: fromPromise<void, RefreshTokenContext>(async ({ input }) => {
+        await deleteRefusedTokens(services, location(input), input.stored?.refreshToken);
+      }),
       releaseLock: fromPromise<void, RefreshTokenContext>(({ input }) => releaseLock(services, location(input), input.lockToken)),
     },
     guards: {

@@ -64,3 +64,30 @@ export async function deleteTokens(services: Services, at: TokenLocation): Promi
     throw new OAuthError('storage_error', `could not delete the stored tokens: ${reason(error)}`, { cause: error });
   }
 }
+
+/**
+ * Deletes the stored set only while it is still the one whose refresh token was refused: a newer
+ * set that another caller stored meanwhile (with a refresh token of its own) is kept. The delete
+ * is a compare-and-delete on the exact stored value where the storage has one.
+ */
+export async function deleteRefusedTokens(services: Services, at: TokenLocation, refusedRefreshToken: string | undefined): Promise<boolean> {
+  const key = keyOf(at);
+  const { storage } = services;
+  try {
+    const raw = await storage.get(key);
+    if (raw === undefined) return false;
+    let current: unknown;
+    try {
+      current = JSON.parse(raw);
+    } catch {
+      current = undefined;
+    }
+    const currentRefreshToken = (current as { refreshToken?: unknown } | undefined)?.refreshToken;
+    if (current !== undefined && currentRefreshToken !== refusedRefreshToken) return false;
+    if (storage.deleteIfEquals) return await storage.deleteIfEquals(key, raw);
+    await storage.delete(key);
+    return true;
+  } catch (error) {
+    throw new OAuthError('storage_error', `could not delete the refused tokens: ${reason(error)}`, { cause: error });
+  }
+}

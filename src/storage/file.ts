@@ -6,9 +6,12 @@ import type { Clock, Storage } from '../services/types.js';
 
 export interface FileStorageOptions {
   clock?: Clock;
-  /** A lock file older than this is a crashed writer's and is taken over. Default 10 000 ms. */
+  /**
+   * A lock file older than this is a crashed writer's and is taken over (a write holds it for a few
+   * milliseconds). A lock whose writer process is gone is taken over at once. Default 2 000 ms.
+   */
   staleLockMs?: number;
-  /** Give up waiting for the lock after this long. Default 5 000 ms. */
+  /** Give up waiting for the lock after this long; longer than staleLockMs. Default 5 000 ms. */
   lockTimeoutMs?: number;
 }
 
@@ -24,10 +27,22 @@ interface Entry {
  * file with mode 0600 and renamed over the old one (a crash leaves the old file or the new one,
  * never half of one).
  */
+/** Whether the lock file names a process of this machine that no longer runs (a crashed writer). */
+async function holderIsGone(lockPath: string): Promise<boolean> {
+  const pid = Number(await readFile(lockPath, 'utf8').catch(() => ''));
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 export function fileStorage(path: string, options: FileStorageOptions = {}): Storage {
   const clock = options.clock ?? { now: () => Date.now() };
-  const staleLockMs = options.staleLockMs ?? 10_000;
-  const lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
+  const staleLockMs = options.staleLockMs ?? 2_000;
+  const lockTimeoutMs = Math.max(options.lockTimeoutMs ?? 5_000, staleLockMs + 1_000);
   const lockPath = `${path}.lock`;
 
   async function read(): Promise<Record<string, Entry>> {
@@ -53,12 +68,13 @@ export function fileStorage(path: string, options: FileStorageOptions = {}): Sto
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       try {
         const handle = await open(lockPath, 'wx', 0o600);
+        await handle.writeFile(String(process.pid));
         await handle.close();
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
-        if (age > staleLockMs) await rm(lockPath, { force: true });
+        if (age > staleLockMs || (await holderIsGone(lockPath))) await rm(lockPath, { force: true });
         else if (Date.now() > deadline) throw new OAuthError('storage_error', `timed out waiting for the lock on ${path}`);
         else await new Promise((resolve) => setTimeout(resolve, wait + Math.random() * wait));
       }

@@ -189,3 +189,41 @@ describe('a rotated set that could not be stored is what the next call uses', ()
     expect((await client.getStoredTokens())?.accessToken).toBe(second.accessToken);
   });
 });
+
+describe('a refused refresh deletes the stored set only if it is still the refused one', () => {
+  it('a newer set stored meanwhile by another caller survives the invalid_grant', async () => {
+    const storage = memoryStorage();
+    await signedIn({ storage });
+    const key = tokensKey('path-of-exile', 'poe-tool');
+    const newer = JSON.stringify({ accessToken: 'newer-at', tokenType: 'bearer', refreshToken: 'newer-rt', extra: {} });
+    const racing = createOAuthClient({
+      provider: pathOfExile,
+      clientId: 'poe-tool',
+      redirectUri,
+      userAgent,
+      storage,
+      http: async () => {
+        // While this refresh is in flight, another instance refreshed and stored its rotated set.
+        await storage.set(key, newer);
+        return new Response(JSON.stringify({ error: 'invalid_grant' }), { status: 400, headers: { 'content-type': 'application/json' } });
+      },
+    });
+    await expect(racing.refresh()).rejects.toMatchObject({ code: 'reauthorization_required' });
+    expect(await storage.get(key)).toBe(newer);
+  });
+
+  it('the refused set itself is deleted', async () => {
+    const storage = memoryStorage();
+    await signedIn({ storage });
+    const refusing = createOAuthClient({
+      provider: pathOfExile,
+      clientId: 'poe-tool',
+      redirectUri,
+      userAgent,
+      storage,
+      http: async () => new Response(JSON.stringify({ error: 'invalid_grant' }), { status: 400, headers: { 'content-type': 'application/json' } }),
+    });
+    await expect(refusing.refresh()).rejects.toMatchObject({ code: 'reauthorization_required' });
+    expect(await storage.get(tokensKey('path-of-exile', 'poe-tool'))).toBeUndefined();
+  });
+});

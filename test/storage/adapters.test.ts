@@ -42,3 +42,32 @@ describe('encryptedStorage', () => {
     expect(() => encryptedStorage(memoryStorage(), new Uint8Array(16))).toThrow(expect.objectContaining({ code: 'invalid_configuration', field: 'key' }));
   });
 });
+
+describe('fileStorage after a crashed writer', () => {
+  it('a lock left by a process that is gone is taken over at once: writes neither wait nor fail', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const path = join(dir, `crashed-${files++}.json`);
+    writeFileSync(`${path}.lock`, dead.stdout);
+    const storage = fileStorage(path);
+    const started = Date.now();
+    await storage.set('grantflow:p:c:k', 'v');
+    expect(await storage.get('grantflow:p:c:k')).toBe('v');
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('a lock of a live holder older than staleLockMs is taken over; a young one is waited for', async () => {
+    const { writeFileSync, utimesSync } = await import('node:fs');
+    const path = join(dir, `stale-${files++}.json`);
+    writeFileSync(`${path}.lock`, String(process.ppid));
+    const old = (Date.now() - 10_000) / 1000;
+    utimesSync(`${path}.lock`, old, old);
+    await fileStorage(path, { staleLockMs: 2_000 }).set('grantflow:p:c:k', 'v');
+    const young = join(dir, `young-${files++}.json`);
+    writeFileSync(`${young}.lock`, String(process.ppid));
+    const started = Date.now();
+    await fileStorage(young, { staleLockMs: 300 }).set('grantflow:p:c:k', 'v');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+});
