@@ -9,7 +9,7 @@ export const chromiumPath = '/usr/bin/chromium';
 
 export const chromiumSkipReason = existsSync(chromiumPath)
   ? undefined
-  : `Chromium is not installed at ${chromiumPath} (Debian/Ubuntu: apt-get install -y chromium)`;
+  : `Chromium is not installed at ${chromiumPath} (Debian/Ubuntu: apt-get install -y chromium); .ci/run installs it`;
 
 export async function launchChromium(): Promise<Browser> {
   if (chromiumSkipReason) throw new Error(chromiumSkipReason);
