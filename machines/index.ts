@@ -4,5 +4,5 @@ export { tokenSessionMachine, type TokenSessionEvent } from './token-session.js'
 export { clientCredentialsMachine } from './client-credentials.js';
 export { clientAssertionMachine } from './client-assertion.js';
 export { provideServices } from '../src/provide-services.js';
-export { createGrantActor, type GrantActorOptions } from '../src/grant-actor.js';
+export { createGrantActor, grantOutput, type GrantActorOptions } from '../src/grant-actor.js';
 export type { GrantInput, GrantOutput, AuthorizationCodeInput, RefreshTokenInput, TokenSessionInput, ClientCredentialsInput } from '../src/grants/types.js';

@@ -137,3 +137,28 @@ describe('redactingInspector', () => {
     expect(events.some((e) => 'event' in e && (e.event as { type: string }).type === 'xstate.stop')).toBe(true);
   });
 });
+
+describe('createGrantActor and grantOutput: a stopped actor ends cancelled', () => {
+  it('stop() during awaitingCallback: toPromise resolves the cancelled output', async () => {
+    const { authorizationCodeMachine, createGrantActor, provideServices } = await import('../../machines/index.js');
+    const { genericOAuth2 } = await import('../../src/providers/index.js');
+    const provider = genericOAuth2({ id: 'as', authorizationEndpoint: 'https://as.example/a', tokenEndpoint: 'https://as.example/t' });
+    const actor = createGrantActor(provideServices(authorizationCodeMachine, {}), { input: { provider, client: { clientId: 'app', redirectUri: 'https://app.example/cb' } } }).start();
+    const { waitFor } = await import('xstate');
+    await waitFor(actor, (s) => s.matches('awaitingCallback'));
+    const output = toPromise(actor);
+    actor.stop();
+    expect(await output).toMatchObject({ status: 'cancelled', error: { code: 'cancelled' } });
+  });
+
+  it('grantOutput resolves cancelled for an actor stopped without a cancel state, and the output otherwise', async () => {
+    const { grantOutput } = await import('../../src/grant-actor.js');
+    const stopped = createActor(machine).start();
+    const pending = grantOutput(stopped);
+    stopped.stop();
+    expect(await pending).toMatchObject({ status: 'cancelled', error: { code: 'cancelled' } });
+    expect(await grantOutput(stopped)).toMatchObject({ status: 'cancelled' });
+    const finals = setup({}).createMachine({ id: 'f', initial: 'done', states: { done: { type: 'final' } }, output: () => ({ status: 'succeeded', tokens: null }) });
+    expect(await grantOutput(createActor(finals).start() as never)).toMatchObject({ status: 'succeeded' });
+  });
+});
