@@ -47,6 +47,11 @@ export interface OAuthErrorOptions {
   field?: string;
   /** Milliseconds the server asked us to wait (Retry-After). */
   retryAfterMs?: number;
+  /**
+   * Whether the request may have reached the server: `false` only when it provably did not
+   * (connection refused, unknown host, invalid URL), so repeating it cannot process it twice.
+   */
+  requestSent?: boolean;
   /** The underlying error or the parsed response body. */
   cause?: unknown;
 }
@@ -59,6 +64,7 @@ export class OAuthError extends Error {
   readonly retryable: boolean;
   readonly field: string | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly requestSent: boolean | undefined;
 
   constructor(code: OAuthErrorCode, message: string, options: OAuthErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -68,6 +74,7 @@ export class OAuthError extends Error {
     this.retryable = options.retryable ?? false;
     this.field = options.field;
     this.retryAfterMs = options.retryAfterMs;
+    this.requestSent = options.requestSent;
   }
 
   /** A plain, JSON-safe view: machine outputs and persisted snapshots carry errors as data. */
@@ -77,6 +84,7 @@ export class OAuthError extends Error {
     if (this.status !== undefined) json.status = this.status;
     if (this.field !== undefined) json.field = this.field;
     if (this.retryAfterMs !== undefined) json.retryAfterMs = this.retryAfterMs;
+    if (this.requestSent !== undefined) json.requestSent = this.requestSent;
     return json;
   }
 
@@ -94,6 +102,7 @@ export interface SerializedOAuthError {
   status?: number;
   field?: string;
   retryAfterMs?: number;
+  requestSent?: boolean;
 }
 
 export function isOAuthError(value: unknown): value is OAuthError {

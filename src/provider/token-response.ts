@@ -30,11 +30,13 @@ export function processTokenResponse(provider: Provider, response: RawResponse, 
     tokens.tokenType = body.token_type;
   }
   if (expiresIn !== null && body[expiresIn] !== undefined && body[expiresIn] !== null) {
-    const seconds = typeof body[expiresIn] === 'string' ? Number(body[expiresIn]) : body[expiresIn];
-    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
-      throw invalidResponse(response, expiresIn, 'must be a non-negative number of seconds, or null');
+    const seconds = lifetimeSeconds(body[expiresIn]);
+    if (seconds === undefined) {
+      throw invalidResponse(response, expiresIn, `must be a non-negative number of seconds (at most ${MAX_LIFETIME_SECONDS}), or null`);
     }
-    tokens.expiresAt = now + seconds * 1000;
+    const expiresAt = Math.round(now + seconds * 1000);
+    if (!Number.isSafeInteger(expiresAt)) throw invalidResponse(response, expiresIn, 'gives an expiry time out of range');
+    tokens.expiresAt = expiresAt;
   }
   if (body.refresh_token !== undefined) {
     if (typeof body.refresh_token !== 'string' || body.refresh_token.length === 0) {
@@ -50,6 +52,34 @@ export function processTokenResponse(provider: Provider, response: RawResponse, 
   return tokens;
 }
 
+/** The longest lifetime accepted: 10 years, in seconds. */
+export const MAX_LIFETIME_SECONDS = 315_360_000;
+
+/** The longest `error_description` kept, in characters; a longer one is cut and ends with `…`. */
+export const MAX_DESCRIPTION_LENGTH = 1024;
+
+/** Cuts a description to MAX_DESCRIPTION_LENGTH characters (the last one `…`). */
+export function capDescription(description: string): string {
+  if (description.length <= MAX_DESCRIPTION_LENGTH) return description;
+  let cut = description.slice(0, MAX_DESCRIPTION_LENGTH - 1);
+  // Do not leave half of a surrogate pair behind.
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+/**
+ * A lifetime in seconds: a finite number in [0, 10 years], or a string of ASCII digits (servers
+ * send "3600") in the same range. Anything else (negative, NaN, 1e306, "12abc", "1e3", objects,
+ * booleans) is undefined.
+ */
+function lifetimeSeconds(value: unknown): number | undefined {
+  let seconds: number;
+  if (typeof value === 'number') seconds = value;
+  else if (typeof value === 'string' && /^[0-9]{1,20}$/.test(value)) seconds = Number(value);
+  else return undefined;
+  return Number.isFinite(seconds) && seconds >= 0 && seconds <= MAX_LIFETIME_SECONDS ? seconds : undefined;
+}
+
 /**
  * An error answer, told apart three ways (arctic's split): an OAuth error body; a status the
  * provider documents without one (OpenRouter's 403); anything else, which is `invalid_response`.
@@ -59,11 +89,13 @@ export function tokenErrorFrom(provider: Provider, response: RawResponse, now: n
   const body = tryParseJson(response.text);
   const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now);
   const transient = status >= 500 || status === 429;
-  const extra = { status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  // An answer came back: the request reached the server (and may have been processed).
+  const extra = { status, requestSent: true, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
 
   const mapped = provider.token.statusErrors[String(status)];
   if (mapped !== undefined) {
-    const description = messageOf(body) ?? (response.text.trim().slice(0, 200) || undefined);
+    const message = messageOf(body);
+    const description = message === undefined ? response.text.trim().slice(0, 200) || undefined : capDescription(message);
     return new OAuthError(mapped, `token endpoint answered HTTP ${status}${description ? `: ${description}` : ''}`, {
       ...extra,
       ...(description === undefined ? {} : { description }),
@@ -71,8 +103,8 @@ export function tokenErrorFrom(provider: Provider, response: RawResponse, now: n
       cause: body,
     });
   }
-  if (isObject(body) && typeof body.error === 'string' && /^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/.test(body.error)) {
-    const description = typeof body.error_description === 'string' ? body.error_description : undefined;
+  if (isObject(body) && typeof body.error === 'string' && body.error.length <= 256 && /^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/.test(body.error)) {
+    const description = typeof body.error_description === 'string' ? capDescription(body.error_description) : undefined;
     return new OAuthError(body.error, `token endpoint answered ${body.error}${description ? `: ${description}` : ''} (HTTP ${status})`, {
       ...extra,
       ...(description === undefined ? {} : { description }),
@@ -93,12 +125,14 @@ function parseJsonObject(response: RawResponse): Record<string, unknown> {
     throw new OAuthError('invalid_response', `token endpoint answered HTTP ${response.status} with a body that is not JSON`, {
       status: response.status,
       field: 'response.body',
+      requestSent: true,
     });
   }
   if (!isObject(body)) {
     throw new OAuthError('invalid_response', `token endpoint answered HTTP ${response.status} with JSON that is not an object`, {
       status: response.status,
       field: 'response.body',
+      requestSent: true,
     });
   }
   return body;
@@ -108,6 +142,7 @@ function invalidResponse(response: RawResponse, field: string, problem: string):
   return new OAuthError('invalid_response', `"response" body "${field}" property ${problem}`, {
     status: response.status,
     field: `response.body.${field}`,
+    requestSent: true,
   });
 }
 

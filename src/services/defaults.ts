@@ -9,6 +9,8 @@ export interface ServiceOptions {
   clock?: Clock;
   random?: Random;
   timeoutMs?: number;
+  /** The largest response body read, in bytes. Default 1 MiB (1 048 576). */
+  maxResponseBytes?: number;
   retry?: Partial<RetryPolicy>;
   lock?: Partial<LockPolicy>;
 }
@@ -22,6 +24,9 @@ export const systemClock: Clock = { now: () => Date.now() };
 export const cryptoRandom: Random = (bytes) => crypto.getRandomValues(new Uint8Array(bytes));
 
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 250, maxDelayMs: 30_000 };
+
+/** The default cap of a response body: 1 MiB. */
+export const defaultMaxResponseBytes = 1_048_576;
 
 export const defaultLockPolicy: LockPolicy = { ttlMs: 30_000, pollIntervalMs: 50 };
 
@@ -38,7 +43,7 @@ function check(ok: boolean, field: string, what: string): void {
 
 /** Refuses services of the wrong shape at once, rather than failing inside a flow. */
 function checkServices(options: ServiceOptions): void {
-  const { http, storage, clock, random, timeoutMs } = options;
+  const { http, storage, clock, random, timeoutMs, maxResponseBytes } = options;
   check(http === undefined || typeof http === 'function', 'services.http', 'a fetch-compatible function');
   check(
     storage === undefined || (typeof storage === 'object' && storage !== null && ['get', 'set', 'delete'].every((m) => typeof (storage as unknown as Record<string, unknown>)[m] === 'function')),
@@ -48,6 +53,11 @@ function checkServices(options: ServiceOptions): void {
   check(clock === undefined || typeof clock?.now === 'function', 'services.clock', 'an object with now()');
   check(random === undefined || typeof random === 'function', 'services.random', 'a function (bytes) => Uint8Array');
   check(timeoutMs === undefined || (Number.isFinite(timeoutMs) && timeoutMs > 0), 'services.timeoutMs', 'a positive number of milliseconds');
+  check(
+    maxResponseBytes === undefined || (Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0),
+    'services.maxResponseBytes',
+    'a positive integer number of bytes',
+  );
 }
 
 /** Fills in platform defaults. A fresh memoryStorage each call: pass one storage to share flows. */
@@ -60,6 +70,7 @@ export function resolveServices(options: ServiceOptions = {}): Services {
     clock,
     random: options.random ?? cryptoRandom,
     timeoutMs: options.timeoutMs ?? 30_000,
+    maxResponseBytes: options.maxResponseBytes ?? defaultMaxResponseBytes,
     retry: { ...defaultRetryPolicy, ...options.retry },
     lock: { ...defaultLockPolicy, ...options.lock },
   };

@@ -53,6 +53,8 @@ export interface Services {
   random: Random;
   /** Per-request timeout in ms. Default 30 000. */
   timeoutMs: number;
+  /** The largest response body read, in bytes; a larger one is refused (`invalid_response`). Default 1 MiB. */
+  maxResponseBytes: number;
   retry: RetryPolicy;
   lock: LockPolicy;
 }

@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import { OAuthError, toOAuthError } from '../../src/errors.js';
 import { backoffDelay, canRetry } from '../../src/grants/retry.js';
 import { resolveServices } from '../../src/services/defaults.js';
@@ -105,7 +107,288 @@ describe('resolveServices', () => {
     [{ clock: {} }, 'services.clock'],
     [{ random: 4 }, 'services.random'],
     [{ timeoutMs: -1 }, 'services.timeoutMs'],
+    [{ maxResponseBytes: 0 }, 'services.maxResponseBytes'],
+    [{ maxResponseBytes: -1 }, 'services.maxResponseBytes'],
+    [{ maxResponseBytes: 1.5 }, 'services.maxResponseBytes'],
+    [{ maxResponseBytes: Number.NaN }, 'services.maxResponseBytes'],
+    [{ maxResponseBytes: Number.POSITIVE_INFINITY }, 'services.maxResponseBytes'],
+    [{ maxResponseBytes: '1024' }, 'services.maxResponseBytes'],
   ])('refuses %o naming %s', (options, field) => {
     expect(() => resolveServices(options as never)).toThrow(expect.objectContaining({ code: 'invalid_configuration', field }));
+  });
+});
+
+describe('resolveServices: maxResponseBytes', () => {
+  it('defaults to 1 MiB and takes a positive integer', () => {
+    expect(resolveServices().maxResponseBytes).toBe(1_048_576);
+    expect(resolveServices({ maxResponseBytes: 1 }).maxResponseBytes).toBe(1);
+    expect(resolveServices({ maxResponseBytes: 10_000_000 }).maxResponseBytes).toBe(10_000_000);
+  });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const tokenRequest = { url: 'https://as.example/token', method: 'POST' as const, headers: {}, body: '' };
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a refusal');
+    },
+    (e: unknown) => {
+      expect(e).toBeInstanceOf(OAuthError);
+      return e as OAuthError;
+    },
+  );
+
+/** A body stream that records what was pulled from it and whether it was cancelled. */
+function probe(next: (pulls: number) => Uint8Array | null | Promise<Uint8Array | null>, highWaterMark = 1) {
+  const seen = { pulls: 0, bytes: 0, cancelled: false };
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const chunk = await next(seen.pulls++);
+        if (chunk === null) return controller.close();
+        seen.bytes += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+      cancel() {
+        seen.cancelled = true;
+      },
+    },
+    { highWaterMark },
+  );
+  return { stream, seen };
+}
+
+describe('sendRequest: bounded bodies', () => {
+  it('reads a streamed body in chunks, decoding UTF-8 across chunk boundaries', async () => {
+    const parts = [new TextEncoder().encode('{"a":"caf'), new Uint8Array([0xc3]), new Uint8Array([0xa9]), new TextEncoder().encode('"}')];
+    const { stream, seen } = probe((i) => parts[i] ?? null);
+    const services = resolveServices({ http: async () => new Response(stream, { status: 200 }) });
+    const response = await sendRequest(services, tokenRequest);
+    expect(response).toMatchObject({ status: 200, text: '{"a":"café"}' });
+    expect(seen.cancelled).toBe(false);
+  });
+  it('a body of exactly maxResponseBytes is read; one byte more is invalid_response, not retryable', async () => {
+    const ok = resolveServices({ http: async () => new Response('0123456789'), maxResponseBytes: 10 });
+    expect((await sendRequest(ok, tokenRequest)).text).toBe('0123456789');
+    const over = resolveServices({ http: async () => new Response('0123456789A', { status: 201 }), maxResponseBytes: 10 });
+    const e = await failure(sendRequest(over, tokenRequest));
+    expect(e).toMatchObject({ code: 'invalid_response', field: 'response.body', status: 201, retryable: false, requestSent: true });
+    expect(e.message).toContain('10 bytes');
+  });
+  it('a 2 MiB body with the default cap is refused, and the stream is cancelled early', async () => {
+    const chunk = 64 * 1024;
+    const { stream, seen } = probe((i) => (i < 32 ? new Uint8Array(chunk).fill(0x61) : null));
+    const services = resolveServices({ http: async () => new Response(stream, { status: 200 }) });
+    const e = await failure(sendRequest(services, tokenRequest));
+    expect(e).toMatchObject({ code: 'invalid_response', field: 'response.body', status: 200, retryable: false });
+    expect(e.message).toContain('1048576');
+    expect(seen.cancelled).toBe(true);
+    // Reading stopped at the first chunk past the cap (a chunk or two may be queued ahead).
+    expect(seen.bytes).toBeGreaterThan(1_048_576);
+    expect(seen.bytes).toBeLessThanOrEqual(1_048_576 + 3 * chunk);
+    const pulled = seen.pulls;
+    await sleep(20);
+    expect(seen.pulls).toBe(pulled);
+  });
+  it('a Content-Length above the cap is refused at once, without reading the body', async () => {
+    const { stream, seen } = probe((i) => (i < 4 ? new Uint8Array(1024) : null), 0);
+    const services = resolveServices({ http: async () => new Response(stream, { status: 200, headers: { 'content-length': '999999999' } }) });
+    const e = await failure(sendRequest(services, tokenRequest));
+    expect(e).toMatchObject({ code: 'invalid_response', field: 'response.body', status: 200, retryable: false });
+    expect(seen.pulls).toBe(0);
+    expect(seen.bytes).toBe(0);
+    expect(seen.cancelled).toBe(true);
+  });
+  it('a Content-Length within the cap is read as usual', async () => {
+    const services = resolveServices({ http: async () => new Response('{"ok":1}', { headers: { 'content-length': '8' } }), maxResponseBytes: 8 });
+    expect((await sendRequest(services, tokenRequest)).text).toBe('{"ok":1}');
+  });
+  it('invalid UTF-8 is invalid_response on response.body', async () => {
+    for (const bytes of [[0x7b, 0xff, 0xfe, 0x7d], [0xc3], [0xed, 0xa0, 0x80], [0xc0, 0xaf]]) {
+      const services = resolveServices({ http: async () => new Response(new Uint8Array(bytes), { status: 400 }) });
+      const e = await failure(sendRequest(services, tokenRequest));
+      expect(e, String(bytes)).toMatchObject({ code: 'invalid_response', field: 'response.body', status: 400, retryable: false });
+    }
+  });
+  it('a chunk that is not bytes is invalid_response', async () => {
+    const stream = new ReadableStream({ start: (c) => c.enqueue('text') });
+    const services = resolveServices({ http: async () => ({ status: 200, headers: new Headers(), body: stream, bodyUsed: false }) as unknown as Response });
+    expect(await failure(sendRequest(services, tokenRequest))).toMatchObject({ code: 'invalid_response', field: 'response.body' });
+  });
+  it('without a body stream, text() is read, within the cap', async () => {
+    const empty = resolveServices({ http: async () => new Response(null, { status: 204 }) });
+    expect(await sendRequest(empty, tokenRequest)).toMatchObject({ status: 204, text: '' });
+    const textOnly = (text: string) => async () => ({ status: 200, headers: new Headers(), body: null, bodyUsed: false, text: async () => text }) as unknown as Response;
+    expect((await sendRequest(resolveServices({ http: textOnly('{"a":1}') }), tokenRequest)).text).toBe('{"a":1}');
+    const e = await failure(sendRequest(resolveServices({ http: textOnly('é'.repeat(6)), maxResponseBytes: 11 }), tokenRequest));
+    expect(e).toMatchObject({ code: 'invalid_response', field: 'response.body', status: 200 });
+  });
+});
+
+describe('sendRequest: the timeout covers the body', () => {
+  it('an endless body that trickles in forever ends with timeout, and its reader is cancelled', async () => {
+    const { stream, seen } = probe(async () => {
+      await sleep(5);
+      return new Uint8Array([0x20]);
+    });
+    // The http service ignores the signal, and so does its body stream.
+    const services = resolveServices({ http: async () => new Response(stream, { status: 200 }), timeoutMs: 50 });
+    const started = Date.now();
+    const e = await failure(sendRequest(services, tokenRequest));
+    expect(e).toMatchObject({ code: 'timeout', retryable: true, requestSent: true });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(seen.cancelled).toBe(true);
+    const pulled = seen.pulls;
+    await sleep(40);
+    expect(seen.pulls).toBeLessThanOrEqual(pulled + 1);
+  });
+  it('a body stream that never sends anything ends with timeout too', async () => {
+    const { stream, seen } = probe(() => new Promise<never>(() => {}));
+    const services = resolveServices({ http: async () => new Response(stream), timeoutMs: 50 });
+    expect(await failure(sendRequest(services, tokenRequest))).toMatchObject({ code: 'timeout' });
+    expect(seen.cancelled).toBe(true);
+  });
+  it('the caller aborting while the body is read is cancelled, and the reader is cancelled', async () => {
+    const controller = new AbortController();
+    const { stream, seen } = probe(() => new Promise<never>(() => {}));
+    const services = resolveServices({ http: async () => new Response(stream) });
+    const sent = sendRequest(services, tokenRequest, controller.signal);
+    await sleep(10);
+    controller.abort();
+    expect(await failure(sent)).toMatchObject({ code: 'cancelled', retryable: false, requestSent: true });
+    expect(seen.cancelled).toBe(true);
+  });
+  it('a signal aborted before the call sends nothing', async () => {
+    let calls = 0;
+    const services = resolveServices({ http: async () => (calls++, new Response('{}')) });
+    expect(await failure(sendRequest(services, tokenRequest, AbortSignal.abort()))).toMatchObject({ code: 'cancelled', requestSent: false });
+    expect(calls).toBe(0);
+  });
+  it('no timer or listener outlives the call, whichever way it ends', async () => {
+    const outcomes = [
+      async () => new Response('{}'),
+      async () => new Response('x'.repeat(20)),
+      async () => new Response(new Uint8Array([0xff])),
+      async () => Promise.reject(new TypeError('fetch failed')),
+    ];
+    for (const outcome of outcomes) {
+      const controller = new AbortController();
+      const added: unknown[] = [];
+      const removed: unknown[] = [];
+      const add = controller.signal.addEventListener.bind(controller.signal);
+      const remove = controller.signal.removeEventListener.bind(controller.signal);
+      controller.signal.addEventListener = ((type: string, listener: EventListener, options?: AddEventListenerOptions) => (added.push(listener), add(type, listener, options))) as never;
+      controller.signal.removeEventListener = ((type: string, listener: EventListener) => (removed.push(listener), remove(type, listener))) as never;
+      let seenSignal: AbortSignal | undefined;
+      const services = resolveServices({
+        http: (_url, init) => {
+          seenSignal = init?.signal ?? undefined;
+          return outcome();
+        },
+        timeoutMs: 20,
+        maxResponseBytes: 10,
+      });
+      await sendRequest(services, tokenRequest, controller.signal).catch(() => undefined);
+      expect(removed).toEqual(added);
+      await sleep(40);
+      // The timer was cleared: the request's own signal never fired after the call settled.
+      expect(seenSignal?.aborted).toBe(false);
+    }
+  });
+});
+
+describe('sendRequest: requestSent', () => {
+  const networkError = (code: string) => Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect'), { code }) });
+  it.each(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ERR_INVALID_URL', 'UND_ERR_CONNECT_TIMEOUT'])(
+    'fetch failed with cause %s: the request never left, requestSent false (still a retryable network_error)',
+    async (code) => {
+      const services = resolveServices({ http: async () => Promise.reject(networkError(code)) });
+      expect(await failure(sendRequest(services, tokenRequest))).toMatchObject({ code: 'network_error', retryable: true, requestSent: false });
+    },
+  );
+  it('the code on the error itself counts too; so does a TypeError for an invalid URL', async () => {
+    const direct = resolveServices({ http: async () => Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND as.example'), { code: 'ENOTFOUND' })) });
+    expect(await failure(sendRequest(direct, tokenRequest))).toMatchObject({ requestSent: false });
+    const badUrl = resolveServices({ http: async () => Promise.reject(new TypeError('Failed to parse URL from ht!tp://x')) });
+    expect(await failure(sendRequest(badUrl, tokenRequest))).toMatchObject({ code: 'network_error', requestSent: false });
+    const invalid = resolveServices({ http: async () => Promise.reject(new TypeError('Invalid URL')) });
+    expect(await failure(sendRequest(invalid, tokenRequest))).toMatchObject({ requestSent: false });
+  });
+  it('with the real fetch, an unparseable URL and a refused connection are requestSent false', async () => {
+    const services = resolveServices({ timeoutMs: 5000 });
+    expect(await failure(sendRequest(services, { ...tokenRequest, url: 'http://exa mple/' }))).toMatchObject({ requestSent: false });
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    expect(await failure(sendRequest(services, { ...tokenRequest, url: `http://127.0.0.1:${port}/token` }))).toMatchObject({ code: 'network_error', requestSent: false });
+  });
+  it.each([
+    ['a reset', () => Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) })],
+    ['fetch failed without a cause', () => new TypeError('fetch failed')],
+    ['a code two levels down', () => Object.assign(new TypeError('fetch failed'), { cause: new Error('x', { cause: Object.assign(new Error('y'), { code: 'ECONNREFUSED' }) }) })],
+    ['an unknown error', () => new Error('boom')],
+  ])('%s may have reached the server: requestSent true', async (_what, make) => {
+    const services = resolveServices({ http: async () => Promise.reject(make()) });
+    expect(await failure(sendRequest(services, tokenRequest))).toMatchObject({ code: 'network_error', retryable: true, requestSent: true });
+  });
+  it('a timeout is requestSent true', async () => {
+    const services = resolveServices({ http: () => new Promise<Response>(() => {}), timeoutMs: 20 });
+    expect(await failure(sendRequest(services, tokenRequest))).toMatchObject({ code: 'timeout', retryable: true, requestSent: true });
+  });
+  it('a body that fails half way (an aborted body) is requestSent true', async () => {
+    let sent = false;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) return controller.error(Object.assign(new TypeError('terminated'), { cause: Object.assign(new Error('other side closed'), { code: 'ECONNREFUSED' }) }));
+        sent = true;
+        controller.enqueue(new Uint8Array([0x7b]));
+      },
+    });
+    const services = resolveServices({ http: async () => new Response(stream) });
+    expect(await failure(sendRequest(services, tokenRequest))).toMatchObject({ code: 'network_error', retryable: true, requestSent: true });
+  });
+  it('an answer, even a 5xx, is returned unjudged', async () => {
+    const services = resolveServices({ http: async () => new Response('oops', { status: 503 }) });
+    expect(await sendRequest(services, tokenRequest)).toMatchObject({ status: 503, text: 'oops' });
+  });
+});
+
+describe('OAuthError.requestSent', () => {
+  it('is in toJSON when defined, and round-trips', () => {
+    const notSent = new OAuthError('network_error', 'x', { retryable: true, requestSent: false });
+    expect(notSent.requestSent).toBe(false);
+    expect(notSent.toJSON()).toMatchObject({ requestSent: false });
+    expect(OAuthError.fromJSON(JSON.parse(JSON.stringify(notSent))).requestSent).toBe(false);
+    expect(new OAuthError('timeout', 'x', { requestSent: true }).toJSON().requestSent).toBe(true);
+    const plain = new OAuthError('invalid_grant', 'x');
+    expect(plain.requestSent).toBeUndefined();
+    expect(plain.toJSON()).not.toHaveProperty('requestSent');
+  });
+});
+
+describe('sendRequest over a real socket', () => {
+  let server: Server | undefined;
+  afterEach(async () => {
+    server?.closeAllConnections();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server = undefined;
+  });
+  it('a server that sends headers and never ends the body: timeout within ~1 s, with the real fetch', async () => {
+    server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"access_token":');
+      // …and never res.end().
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const services = resolveServices({ timeoutMs: 200 });
+    const started = Date.now();
+    const e = await failure(sendRequest(services, { ...tokenRequest, url: `http://127.0.0.1:${port}/token` }));
+    const elapsed = Date.now() - started;
+    expect(e).toMatchObject({ code: 'timeout', retryable: true, requestSent: true });
+    expect(elapsed).toBeGreaterThanOrEqual(150);
+    expect(elapsed).toBeLessThan(1000);
   });
 });

@@ -88,3 +88,75 @@ describe('processTokenResponse: errors', () => {
     expect(parseRetryAfter(null, NOW)).toBeUndefined();
   });
 });
+
+describe('processTokenResponse: expires_in bounds', () => {
+  const withLifetime = (raw: string, provider = generic, now = NOW) =>
+    processTokenResponse(provider, { status: 200, headers: new Headers(), text: `{"access_token":"a","api_key":"a","expires_in":${raw},"api_key_expires_in":${raw}}` }, now);
+  const refused = (raw: string, provider = generic, name = 'expires_in') =>
+    expect(error(() => withLifetime(raw, provider)), raw).toMatchObject({ code: 'invalid_response', status: 200, field: `response.body.${name}` });
+
+  it.each([
+    ['0', 0],
+    ['3600', 3_600_000],
+    ['"3600"', 3_600_000],
+    ['"0"', 0],
+    ['"0003600"', 3_600_000],
+    ['315360000', 315_360_000_000],
+    ['"315360000"', 315_360_000_000],
+    ['1.5', 1500],
+    ['0.0004', 0],
+  ])('%s seconds is accepted: expiresAt is now + its milliseconds, a safe integer', (raw, ms) => {
+    const { expiresAt } = withLifetime(raw);
+    expect(expiresAt).toBe(NOW + ms);
+    expect(Number.isSafeInteger(expiresAt)).toBe(true);
+  });
+  it.each(['-1', '-0.5', '315360001', '"315360001"', '1e306', '1e400', '-1e400', '"12abc"', '"1e3"', '"3600 "', '" 3600"', '"-1"', '"+1"', '"1.5"', '""', '"0x10"', '"NaN"', '"Infinity"', '"３６００"', '{}', '[]', '[3600]', 'true', 'false'])(
+    '%s is invalid_response naming expires_in',
+    (raw) => refused(raw),
+  );
+  it('the provider\'s own field name is the one checked and named (Poe: api_key_expires_in)', () => {
+    refused('"soon"', poe, 'api_key_expires_in');
+    refused('1e306', poe, 'api_key_expires_in');
+    expect(withLifetime('"60"', poe).expiresAt).toBe(NOW + 60_000);
+    expect(processTokenResponse(poe, respond(200, { api_key: 'k', api_key_expires_in: null }), NOW).expiresAt).toBeUndefined();
+  });
+  it('null is still "does not expire"', () => {
+    expect(withLifetime('null')).not.toHaveProperty('expiresAt');
+  });
+  it('an expiry beyond the safe integers (a clock far in the future) is refused, never a lossy number', () => {
+    expect(error(() => withLifetime('3600', generic, Number.MAX_SAFE_INTEGER - 10))).toMatchObject({ code: 'invalid_response', field: 'response.body.expires_in' });
+  });
+});
+
+describe('tokenErrorFrom: bounded descriptions', () => {
+  it('an OAuth error body\'s error_description over 1024 characters is cut with … in description and message', () => {
+    const e = error(() => processTokenResponse(generic, respond(400, { error: 'invalid_grant', error_description: 'x'.repeat(10_000) }), NOW));
+    expect(e.code).toBe('invalid_grant');
+    expect(e.description).toHaveLength(1024);
+    expect(e.description!.endsWith('…')).toBe(true);
+    expect(e.message).toContain(e.description!);
+    expect(e.message.length).toBeLessThan(1200);
+    const exact = 'x'.repeat(1024);
+    expect(error(() => processTokenResponse(generic, respond(400, { error: 'invalid_grant', error_description: exact }), NOW)).description).toBe(exact);
+  });
+  it('so is the message of a provider\'s documented status (OpenRouter 403)', () => {
+    const e = error(() => processTokenResponse(openRouter, respond(403, { error: { code: 403, message: 'm'.repeat(5000) } }), NOW));
+    expect(e).toMatchObject({ code: 'invalid_grant', status: 403 });
+    expect(e.description).toHaveLength(1024);
+    expect(e.message.length).toBeLessThan(1200);
+  });
+  it('a cut never leaves half a surrogate pair', () => {
+    const e = error(() => processTokenResponse(generic, respond(400, { error: 'invalid_grant', error_description: `${'x'.repeat(1022)}😀😀` }), NOW));
+    expect(e.description).toBe(`${'x'.repeat(1022)}…`);
+  });
+});
+
+describe('requestSent on errors built from an answer', () => {
+  it('an answer came back, so the request was sent: 5xx, 4xx, bad bodies', () => {
+    expect(error(() => processTokenResponse(generic, respond(502, '<html>bad gateway</html>'), NOW))).toMatchObject({ requestSent: true, retryable: true });
+    expect(error(() => processTokenResponse(poe, respond(500, { error: 'server_error' }), NOW))).toMatchObject({ requestSent: true });
+    expect(error(() => processTokenResponse(openRouter, respond(403, { error: { message: 'no' } }), NOW))).toMatchObject({ requestSent: true });
+    expect(error(() => processTokenResponse(generic, respond(200, 'nope'), NOW))).toMatchObject({ requestSent: true });
+    expect(error(() => processTokenResponse(generic, respond(200, { access_token: 'a', expires_in: -1 }), NOW))).toMatchObject({ requestSent: true });
+  });
+});
