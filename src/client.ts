@@ -12,7 +12,7 @@ import { pendingFlowKey } from './grants/storage-keys.js';
 import { readTokens, writeTokens } from './grants/token-store.js';
 import type { GrantOutput } from './grants/types.js';
 import { inspectionSettled, redactingInspector, type InspectionHandle, type Inspector } from './inspect/inspector.js';
-import { callbackState } from './provider/callback.js';
+import { callbackState, checkCallback } from './provider/callback.js';
 import { parseProvider } from './provider/parse.js';
 import type { PkceMethod, Provider, ProviderInput } from './provider/schema.js';
 import { provideServices } from './provide-services.js';
@@ -30,6 +30,11 @@ export interface OAuthClientOptions extends ServiceOptions {
   /** A gateway API key, where the provider's data says it goes (POEMS). */
   apiKey?: string;
   redirectUri?: string;
+  /**
+   * Require a callback URL's origin and path to be the redirect URI's (its scheme always must be).
+   * Off by default: behind a proxy or a load balancer the URL an app sees may differ.
+   */
+  matchRedirectUri?: boolean;
   userAgent?: string;
   /**
    * Receives every machine event and snapshot (a function, or @statelyai/inspect's `inspector.inspect`).
@@ -157,14 +162,29 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     }
     const state = callbackState(callbackUrl);
     if (state === undefined) throw new OAuthError('state_mismatch', 'callback has no "state"', { field: 'callback.state' });
+    refuseMalformed(callbackUrl, state);
     // Claimed (read and deleted at once) before anything else: one completion per flow, whatever the concurrency.
     const raw = await claimPendingFlow(services, pendingFlowKey(provider.id, client.clientId, state), PENDING_FLOW_GRACE_MS);
     const context = decodePendingFlow(raw, { provider, client, state });
+    if (options.matchRedirectUri) context.input = { ...context.input, matchRedirectUri: true };
     const snapshot = codeMachine.resolveState({ value: 'awaitingCallback', context });
     // input is ignored when a snapshot is given; the types ask for it all the same.
     const actor = createActor(codeMachine, { ...actorOptions(context.flow!.flowId), snapshot, input: context.input }).start();
     actor.send({ type: 'callback', url: Secret.of(callbackUrl) });
     return keepUnsaved(context.input.key, settle(await toPromise(actor)));
+  }
+
+  /**
+   * A callback that cannot be this flow's — another scheme, origin or path, a duplicated parameter,
+   * a malformed `error` — is refused before the flow is claimed, so a forged or mangled one does not
+   * end the user's pending flow. (An `error` such as access_denied does end it, in the machine.)
+   */
+  function refuseMalformed(callbackUrl: string, state: string): void {
+    try {
+      checkCallback(callbackUrl, { provider, state, ...(client.redirectUri === undefined ? {} : { redirectUri: client.redirectUri }), ...(options.matchRedirectUri ? { matchRedirectUri: true } : {}) });
+    } catch (error) {
+      if (error instanceof OAuthError && (error.code === 'invalid_callback' || error.code === 'state_mismatch' || error.code === 'invalid_configuration')) throw error;
+    }
   }
 
   /**

@@ -192,7 +192,12 @@ async function keepArrivedTokens(services: Services, input: ExchangeCodeInput, t
 export function callbackOutcome(context: AuthorizationCodeContext, event: { type: string; url?: unknown }): { code?: Secret; error?: OAuthError } {
   try {
     const url = isSecret(event.url) ? revealSecret(event.url) : event.url;
-    return { code: Secret.of(checkCallback(url, { provider: context.flow!.provider, state: context.flow!.state })) };
+    const { flow, input } = context;
+    return {
+      code: Secret.of(
+        checkCallback(url, { provider: flow!.provider, state: flow!.state, redirectUri: flow!.redirectUri, ...(input.matchRedirectUri ? { matchRedirectUri: true } : {}) }),
+      ),
+    };
   } catch (error) {
     return { error: toOAuthError(error, 'invalid_callback') };
   }

@@ -32,7 +32,7 @@ export function canRetry(error: unknown, attemptsMade: number, policy: RetryPoli
  */
 export function isSafeToRepeat(provider: Provider, error: unknown): boolean {
   if (!(error instanceof OAuthError)) return false;
-  if ((error as { requestSent?: boolean }).requestSent === false) return true;
+  if (error.requestSent === false) return true;
   if (error.status === 429) return true;
   if (error.status === 503 && error.retryAfterMs !== undefined) return true;
   return error.status !== undefined && provider.token.retryableErrors.includes(error.code);
@@ -45,6 +45,7 @@ export function notRepeated(error: OAuthError, why: string): OAuthError {
     ...(error.status === undefined ? {} : { status: error.status }),
     ...(error.description === undefined ? {} : { description: error.description }),
     ...(error.field === undefined ? {} : { field: error.field }),
+    ...(error.requestSent === undefined ? {} : { requestSent: error.requestSent }),
     retryable: false,
     cause: error,
   });

@@ -30,6 +30,11 @@ export interface GrantInput {
 export interface AuthorizationCodeInput extends GrantInput {
   /** Public id of this flow, kept in its pending record: the inspector shows start and completion as one actor. Default: random. */
   flowId?: string;
+  /**
+   * Also require the callback URL's origin and path to be the redirect URI's. Off by default: behind
+   * a proxy the host an app sees may differ. The scheme always has to be the redirect URI's.
+   */
+  matchRedirectUri?: boolean;
   /** `S256` unless the provider allows nothing else; `plain` only then, and only when asked for. */
   pkceMethod?: PkceMethod;
 }

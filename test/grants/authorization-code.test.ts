@@ -210,3 +210,32 @@ describe('a code is redeemed once, whatever the concurrency', () => {
     expect(fake.requests).toHaveLength(0);
   });
 });
+
+describe('the callback URL itself is checked against the redirect URI', () => {
+  it('the genuine code and state under another scheme are refused before any exchange', async () => {
+    const { fake, make } = setup();
+    const client = make();
+    const { url } = await client.startAuthorization();
+    const genuine = new URL(await fake.approve(url));
+    for (const forged of [`javascript:alert(1)//${genuine.search}`, `ftp://evil.example/cb${genuine.search}`, `myapp:/cb${genuine.search}`]) {
+      const error = await rejection(client.completeAuthorization(forged));
+      expect(error, forged).toMatchObject({ code: 'invalid_callback', field: 'callback.url' });
+    }
+    const duplicated = await rejection(client.completeAuthorization(`${genuine.href}&code=another`));
+    expect(duplicated).toMatchObject({ code: 'invalid_callback', field: 'callback.code' });
+    expect(fake.requests).toHaveLength(0);
+    // None of them ended the flow: the genuine callback still completes it.
+    expect((await client.completeAuthorization(genuine.href)).accessToken).toBeTruthy();
+  });
+
+  it('matchRedirectUri: another host or path is refused; the redirect URI itself is accepted', async () => {
+    const { fake, storage } = setup();
+    const client = createOAuthClient({ provider: poe, clientId: 'app', redirectUri: REDIRECT, http: fake.fetch, storage, matchRedirectUri: true });
+    const first = await client.startAuthorization();
+    const genuine = new URL(await fake.approve(first.url));
+    const error = await rejection(client.completeAuthorization(`http://localhost:3000/other${genuine.search}`));
+    expect(error).toMatchObject({ code: 'invalid_callback', field: 'callback.url' });
+    const second = await client.startAuthorization();
+    expect((await client.completeAuthorization(await fake.approve(second.url))).accessToken).toBeTruthy();
+  });
+});
