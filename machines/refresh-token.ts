@@ -26,6 +26,7 @@ export const refreshTokenMachine = setup({
   actions: {
     assignProvider: assign({ provider: (_, provider: Provider) => provider }),
     assignLock: assign({ lockToken: (_, params: { lockToken?: string }) => params.lockToken }),
+    assignLockWait: assign({ lockWaitingSince: (_, params: { waitingSince?: number }) => params.waitingSince }),
     assignStored: assign({ stored: (_, tokens: TokenSet) => tokens }),
     assignFreshResult: assign({ result: (_, tokens: TokenSet) => tokens, refreshed: false }),
     assignRefreshed: assign({ result: (_, tokens: TokenSet) => tokens, refreshed: true }),
@@ -59,7 +60,7 @@ export const refreshTokenMachine = setup({
         input: ({ context }) => context,
         onDone: [
           { guard: { type: 'isLockAcquired', params: ({ event }) => event.output }, target: 'loading', actions: { type: 'assignLock', params: ({ event }) => event.output } },
-          { target: 'awaitingLock' },
+          { target: 'awaitingLock', actions: { type: 'assignLockWait', params: ({ event }) => event.output } },
         ],
         onError: { target: 'failed', actions: { type: 'assignError', params: ({ event }) => ({ error: event.error }) } },
       },

@@ -8,6 +8,7 @@ import type { TokenSet } from '../src/tokens.js';
 export const tokenRequestActions = {
   assignPrepared: assign((_, prepared: PreparedClientCredentials) => prepared),
   assignLock: assign((_, params: { lockToken?: string }) => ({ lockToken: params.lockToken })),
+  assignLockWait: assign((_, params: { waitingSince?: number }) => ({ lockWaitingSince: params.waitingSince })),
   assignCached: assign((_, tokens: TokenSet) => ({ result: tokens, cached: true })),
   assignResult: assign((_, tokens: TokenSet) => ({ result: tokens, cached: false })),
   assignAssertion: assign((_, assertion: Secret) => ({ assertion })),

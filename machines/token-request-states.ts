@@ -37,7 +37,7 @@ export function tokenRequestStates<TAttempt extends 'requesting' | 'signing'>(at
             target: 'loading',
             actions: { type: 'assignLock', params: ({ event }: Done<{ lockToken?: string }>) => event.output },
           },
-          { target: 'awaitingLock' },
+          { target: 'awaitingLock', actions: { type: 'assignLockWait', params: ({ event }: Done<{ waitingSince?: number }>) => event.output } },
         ],
         onError: { target: 'failed', actions: { type: 'assignError', params: ({ event }: Failed) => ({ error: event.error }) } },
       },

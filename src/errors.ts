@@ -13,6 +13,7 @@ export const GRANTFLOW_ERROR_CODES = [
   'network_error',
   'timeout',
   'storage_error',
+  'lock_timeout',
   'invalid_provider',
   'invalid_configuration',
   'cancelled',

@@ -10,7 +10,7 @@ import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
 import { revealSecret, Secret } from '../secret.js';
 import { sealTokenSet, type TokenSet } from '../tokens.js';
-import { acquireLock, releaseLock } from './lock.js';
+import { acquireLock, releaseLock, type LockAttempt } from './lock.js';
 import { prepareGrant } from './prepare.js';
 import { DEFAULT_REFRESH_WINDOW_MS } from './refresh-token.js';
 import { backoffDelay, canRetry } from './retry.js';
@@ -24,6 +24,8 @@ export interface ClientCredentialsContext {
   auth?: ClientAuthMethod;
   scopes?: string[];
   lockToken?: string;
+  /** Since when (monotonic ms) it waits for another caller's lock. */
+  lockWaitingSince?: number;
   /** The signed client assertion of the current attempt (clientAssertion only; never reused: its jti is single-use). */
   assertion?: Secret;
   result?: TokenSet;
@@ -114,7 +116,7 @@ export function clientCredentialsImplementations(services: Services, secrets: Cl
           throw toOAuthError(error);
         }
       }),
-      acquireLock: fromPromise<{ acquired: boolean; lockToken?: string }, ClientCredentialsContext>(({ input }) => acquireLock(services, cacheLocation(input))),
+      acquireLock: fromPromise<LockAttempt, ClientCredentialsContext>(({ input }) => acquireLock(services, cacheLocation(input), input.lockWaitingSince)),
       loadCachedToken: fromPromise<TokenSet | null, ClientCredentialsContext>(async ({ input }) => {
         const cached = await readTokens(services, cacheLocation(input));
         return cached ? sealTokenSet(cached) : null;

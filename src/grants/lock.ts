@@ -8,16 +8,40 @@ import type { TokenLocation } from './token-store.js';
  * the storage's setIfAbsent (with a TTL, so a crashed holder frees it), released by its holder
  * only. A storage without setIfAbsent serves one process, and the lock is always granted.
  */
-export async function acquireLock(services: Services, at: TokenLocation): Promise<{ acquired: boolean; lockToken?: string }> {
+export interface LockAttempt {
+  acquired: boolean;
+  lockToken?: string;
+  /** When this caller began to wait, on a monotonic clock (so a bounded wait stays bounded). */
+  waitingSince?: number;
+}
+
+/** A monotonic clock in milliseconds: real time, whatever the injected clock says. */
+export const monotonicNow = (): number => globalThis.performance?.now() ?? Date.now();
+
+/**
+ * Tries to take the lock once. A caller that does not get it waits and tries again; past
+ * `lock.maxWaitMs` of real time since `waitingSince` it gives up with `lock_timeout`.
+ */
+export async function acquireLock(services: Services, at: TokenLocation, waitingSince?: number): Promise<LockAttempt> {
   const { storage, random, lock } = services;
   if (!storage.setIfAbsent) return { acquired: true };
   const lockToken = Array.from(random(16), (b) => b.toString(16).padStart(2, '0')).join('');
+  let acquired: boolean;
   try {
-    const acquired = await storage.setIfAbsent(refreshLockKey(at.providerId, at.clientId, at.key), lockToken, lock.ttlMs);
-    return acquired ? { acquired, lockToken } : { acquired };
+    acquired = await storage.setIfAbsent(refreshLockKey(at.providerId, at.clientId, at.key), lockToken, lock.ttlMs);
   } catch (error) {
     throw new OAuthError('storage_error', `could not take the lock: ${toOAuthError(error).message}`, { cause: error });
   }
+  if (acquired) return { acquired, lockToken };
+  const since = waitingSince ?? monotonicNow();
+  const waited = monotonicNow() - since;
+  if (waited >= lock.maxWaitMs) {
+    throw new OAuthError('lock_timeout', `waited ${Math.round(waited)} ms for another caller's lock on these tokens (lock.maxWaitMs): its holder is slow or gone`, {
+      field: 'lock',
+      retryable: true,
+    });
+  }
+  return { acquired: false, waitingSince: since };
 }
 
 /** Releases the lock only while it is still this holder's (an expired lock may be another's by now). */

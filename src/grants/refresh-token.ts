@@ -9,7 +9,7 @@ import type { Services } from '../services/types.js';
 import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { prepareGrant } from './prepare.js';
 import { backoffDelay, canRetry, isSafeToRepeat, notRepeated } from './retry.js';
-import { acquireLock, releaseLock } from './lock.js';
+import { acquireLock, releaseLock, type LockAttempt } from './lock.js';
 import { deleteRefusedTokens, readTokens, writeTokens, type TokenLocation } from './token-store.js';
 import type { RefreshTokenInput } from './types.js';
 
@@ -18,6 +18,8 @@ export interface RefreshTokenContext {
   provider?: Provider;
   /** This actor's lock token while it holds the refresh lock. */
   lockToken?: string;
+  /** Since when (monotonic ms) it waits for another caller's lock. */
+  lockWaitingSince?: number;
   stored?: TokenSet;
   result?: TokenSet;
   refreshed: boolean;
@@ -119,7 +121,7 @@ export function refreshTokenImplementations(services: Services, secrets: ClientS
           throw toOAuthError(error);
         }
       }),
-      acquireLock: fromPromise<{ acquired: boolean; lockToken?: string }, RefreshTokenContext>(({ input }) => acquireLock(services, location(input))),
+      acquireLock: fromPromise<LockAttempt, RefreshTokenContext>(({ input }) => acquireLock(services, location(input), input.lockWaitingSince)),
       loadTokens: fromPromise<TokenSet, RefreshTokenContext>(({ input }) => loadTokens(services, input)),
       refreshTokens: fromPromise<TokenSet, RefreshRequestInput>(async ({ input, signal }) => {
         try {

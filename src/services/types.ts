@@ -44,6 +44,12 @@ export interface LockPolicy {
   ttlMs: number;
   /** How often a waiter looks again. Default 50. */
   pollIntervalMs: number;
+  /**
+   * The longest a caller waits for another's lock, in real time (a monotonic clock, not the
+   * injected one: a clock stepped back cannot make a waiter wait forever); then `lock_timeout`.
+   * Default 60 000.
+   */
+  maxWaitMs: number;
 }
 
 export interface Services {

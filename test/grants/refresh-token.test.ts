@@ -227,3 +227,21 @@ describe('a refused refresh deletes the stored set only if it is still the refus
     expect(await storage.get(tokensKey('path-of-exile', 'poe-tool'))).toBeUndefined();
   });
 });
+
+describe('waiting for a lock is bounded in real time', () => {
+  it('a lock that never frees (the injected clock stepped back, so its TTL never ends) → lock_timeout after lock.maxWaitMs', async () => {
+    let now = Date.now();
+    const clock = { now: () => now };
+    const storage = memoryStorage({ clock });
+    const { fake } = await signedIn({ storage, now: clock.now, lock: { pollIntervalMs: 5 } });
+    await storage.setIfAbsent!(refreshLockKey('path-of-exile', 'poe-tool'), 'a-frozen-holder', 30_000);
+    now -= 24 * 3_600_000; // the clock goes back a day: the lock's TTL is now a day longer
+    const client = createOAuthClient({ provider: pathOfExile, clientId: 'poe-tool', redirectUri, userAgent, http: fake.fetch, storage, clock, lock: { pollIntervalMs: 5, maxWaitMs: 150 } });
+    const started = performance.now();
+    await expect(client.refresh()).rejects.toMatchObject({ code: 'lock_timeout', field: 'lock', retryable: true });
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(140);
+    expect(took).toBeLessThan(5_000);
+    expect(refreshRequests(fake)).toHaveLength(0);
+  });
+});
