@@ -7,16 +7,19 @@ import { tokenRequestMachine, tokenRequestStates } from './token-request-states.
  * attempt signs a fresh RS256 assertion in `signing`, so a bad key and a server rejection are
  * told apart. The rest is clientCredentialsMachine's states, from the same config.
  */
-export const clientAssertionMachine = tokenRequestMachine('clientAssertion', 'assertion', {
-  ...tokenRequestStates('signing'),
-  signing: {
-    invoke: {
-      src: 'signAssertion',
-      id: 'signAssertion',
-      input: ({ context }: { context: ClientCredentialsContext }) => context,
-      // A key that cannot sign fails here, before any request: not to be confused with a server's refusal.
-      onDone: { target: 'requesting', actions: { type: 'assignAssertion', params: ({ event }: { event: { output: Secret } }) => event.output } },
-      onError: { target: 'releasing', actions: { type: 'assignError', params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }) } },
+export const clientAssertionMachine = tokenRequestMachine(
+  'clientAssertion',
+  'assertion',
+  tokenRequestStates('clientAssertion', 'signing', {
+    signing: {
+      invoke: {
+        src: 'signAssertion',
+        id: 'signAssertion',
+        input: ({ context }: { context: ClientCredentialsContext }) => context,
+        // A key that cannot sign fails here, before any request: not to be confused with a server's refusal.
+        onDone: { target: 'requesting', actions: { type: 'assignAssertion', params: ({ event }: { event: { output: Secret } }) => event.output } },
+        onError: { target: '#clientAssertion.releasing', actions: { type: 'assignError', params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }) } },
+      },
     },
-  },
-});
+  }),
+);

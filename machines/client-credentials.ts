@@ -6,4 +6,4 @@ import { tokenRequestMachine, tokenRequestStates } from './token-request-states.
  * store → release. The token is cached until shortly before expiry; concurrent callers share
  * one request.
  */
-export const clientCredentialsMachine = tokenRequestMachine('clientCredentials', 'secret', tokenRequestStates('requesting'));
+export const clientCredentialsMachine = tokenRequestMachine('clientCredentials', 'secret', tokenRequestStates('clientCredentials', 'requesting'));

@@ -59,7 +59,7 @@ export const refreshTokenMachine = setup({
         id: 'acquireLock',
         input: ({ context }) => context,
         onDone: [
-          { guard: { type: 'isLockAcquired', params: ({ event }) => event.output }, target: 'loading', actions: { type: 'assignLock', params: ({ event }) => event.output } },
+          { guard: { type: 'isLockAcquired', params: ({ event }) => event.output }, target: 'holdingLock', actions: { type: 'assignLock', params: ({ event }) => event.output } },
           { target: 'awaitingLock', actions: { type: 'assignLockWait', params: ({ event }) => event.output } },
         ],
         onError: { target: 'failed', actions: { type: 'assignError', params: ({ event }) => ({ error: event.error }) } },
@@ -69,57 +69,65 @@ export const refreshTokenMachine = setup({
     awaitingLock: {
       after: { lockPollInterval: 'locking' },
     },
-    loading: {
-      invoke: {
-        src: 'loadTokens',
-        id: 'loadTokens',
-        input: ({ context }) => context,
-        onDone: [
-          { guard: { type: 'isFresh', params: ({ event }) => ({ tokens: event.output }) }, target: 'releasing', actions: { type: 'assignFreshResult', params: ({ event }) => event.output } },
-          { target: 'refreshing', actions: { type: 'assignStored', params: ({ event }) => event.output } },
-        ],
-        onError: { target: 'releasing', actions: { type: 'assignError', params: ({ event }) => ({ error: event.error }) } },
-      },
-    },
-    refreshing: {
-      invoke: {
-        src: 'refreshTokens',
-        id: 'refreshTokens',
-        input: ({ context }) => ({
-          provider: context.provider!,
-          client: context.input.client,
-          stored: context.stored!,
-          ...(context.input.scopes ? { scopes: context.input.scopes } : {}),
-        }),
-        onDone: { target: 'storing', actions: { type: 'assignRefreshed', params: ({ event }) => event.output } },
-        onError: [
-          { guard: { type: 'isInvalidGrant', params: ({ event }) => ({ error: event.error }) }, target: 'discarding', actions: { type: 'assignRefreshError', params: ({ event }) => ({ error: event.error }) } },
-          { guard: { type: 'canRetry', params: ({ event }) => ({ error: event.error }) }, target: 'waitingToRetry', actions: { type: 'assignRetry', params: ({ event }) => ({ error: event.error }) } },
-          { target: 'releasing', actions: { type: 'assignRefreshError', params: ({ event }) => ({ error: event.error }) } },
-        ],
-      },
-    },
-    waitingToRetry: {
-      after: { retryDelay: 'refreshing' },
-    },
-    // The refresh token was refused: the stored set is useless, the user must authorize again.
-    discarding: {
-      invoke: {
-        src: 'discardTokens',
-        id: 'discardTokens',
-        input: ({ context }) => context,
-        onDone: { target: 'releasing' },
-        onError: { target: 'releasing' },
-      },
-    },
-    // Stored before the lock is released, so no one can use the old (rotated) refresh token.
-    storing: {
-      invoke: {
-        src: 'storeTokens',
-        id: 'storeTokens',
-        input: ({ context }) => context,
-        onDone: { target: 'releasing' },
-        onError: { target: 'releasing', actions: { type: 'assignStorageError', params: ({ event }) => ({ error: event.error }) } },
+    // The lock is a lease: renewed while its holder works, so a slow refresh is never overlapped, and
+    // it frees itself soon after a holder that dies (lock.ttlMs).
+    holdingLock: {
+      invoke: { src: 'holdLock', id: 'holdLock', input: ({ context }) => context },
+      initial: 'loading',
+      states: {
+        loading: {
+          invoke: {
+            src: 'loadTokens',
+            id: 'loadTokens',
+            input: ({ context }) => context,
+            onDone: [
+              { guard: { type: 'isFresh', params: ({ event }) => ({ tokens: event.output }) }, target: '#refreshToken.releasing', actions: { type: 'assignFreshResult', params: ({ event }) => event.output } },
+              { target: 'refreshing', actions: { type: 'assignStored', params: ({ event }) => event.output } },
+            ],
+            onError: { target: '#refreshToken.releasing', actions: { type: 'assignError', params: ({ event }) => ({ error: event.error }) } },
+          },
+        },
+        refreshing: {
+          invoke: {
+            src: 'refreshTokens',
+            id: 'refreshTokens',
+            input: ({ context }) => ({
+              provider: context.provider!,
+              client: context.input.client,
+              stored: context.stored!,
+              ...(context.input.scopes ? { scopes: context.input.scopes } : {}),
+            }),
+            onDone: { target: 'storing', actions: { type: 'assignRefreshed', params: ({ event }) => event.output } },
+            onError: [
+              { guard: { type: 'isInvalidGrant', params: ({ event }) => ({ error: event.error }) }, target: 'discarding', actions: { type: 'assignRefreshError', params: ({ event }) => ({ error: event.error }) } },
+              { guard: { type: 'canRetry', params: ({ event }) => ({ error: event.error }) }, target: 'waitingToRetry', actions: { type: 'assignRetry', params: ({ event }) => ({ error: event.error }) } },
+              { target: '#refreshToken.releasing', actions: { type: 'assignRefreshError', params: ({ event }) => ({ error: event.error }) } },
+            ],
+          },
+        },
+        waitingToRetry: {
+          after: { retryDelay: 'refreshing' },
+        },
+        // The refresh token was refused: the stored set is useless, the user must authorize again.
+        discarding: {
+          invoke: {
+            src: 'discardTokens',
+            id: 'discardTokens',
+            input: ({ context }) => context,
+            onDone: { target: '#refreshToken.releasing' },
+            onError: { target: '#refreshToken.releasing' },
+          },
+        },
+        // Stored before the lock is released, so no one can use the old (rotated) refresh token.
+        storing: {
+          invoke: {
+            src: 'storeTokens',
+            id: 'storeTokens',
+            input: ({ context }) => context,
+            onDone: { target: '#refreshToken.releasing' },
+            onError: { target: '#refreshToken.releasing', actions: { type: 'assignStorageError', params: ({ event }) => ({ error: event.error }) } },
+          },
+        },
       },
     },
     releasing: {

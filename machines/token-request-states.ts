@@ -15,7 +15,8 @@ type Failed = { event: { error: unknown } };
  * release. `attempt` is where each request attempt starts: `requesting`, or `signing` for the
  * assertion grant (an assertion's jti is single-use, so every attempt signs anew).
  */
-export function tokenRequestStates<TAttempt extends 'requesting' | 'signing'>(attempt: TAttempt) {
+export function tokenRequestStates<TAttempt extends 'requesting' | 'signing'>(machineId: 'clientCredentials' | 'clientAssertion', attempt: TAttempt, held: object = {}) {
+  const releasing = `#${machineId}.releasing`;
   return {
     preparing: {
       invoke: {
@@ -34,7 +35,7 @@ export function tokenRequestStates<TAttempt extends 'requesting' | 'signing'>(at
         onDone: [
           {
             guard: { type: 'isLockAcquired', params: ({ event }: Done<{ acquired: boolean }>) => event.output },
-            target: 'loading',
+            target: 'holdingLock',
             actions: { type: 'assignLock', params: ({ event }: Done<{ lockToken?: string }>) => event.output },
           },
           { target: 'awaitingLock', actions: { type: 'assignLockWait', params: ({ event }: Done<{ waitingSince?: number }>) => event.output } },
@@ -46,45 +47,53 @@ export function tokenRequestStates<TAttempt extends 'requesting' | 'signing'>(at
     awaitingLock: {
       after: { lockPollInterval: 'locking' },
     },
-    loading: {
-      invoke: {
-        src: 'loadCachedToken',
-        id: 'loadCachedToken',
-        input: ({ context }: { context: ClientCredentialsContext }) => context,
-        onDone: [
-          {
-            guard: { type: 'isCachedFresh', params: ({ event }: Done<TokenSet | null>) => ({ tokens: event.output }) },
-            target: 'releasing',
-            actions: { type: 'assignCached', params: ({ event }: Done<TokenSet>) => event.output },
+    // The lock is a lease: renewed while its holder works (see refreshTokenMachine).
+    holdingLock: {
+      invoke: { src: 'holdLock', id: 'holdLock', input: ({ context }: { context: ClientCredentialsContext }) => context },
+      initial: 'loading',
+      states: {
+        loading: {
+          invoke: {
+            src: 'loadCachedToken',
+            id: 'loadCachedToken',
+            input: ({ context }: { context: ClientCredentialsContext }) => context,
+            onDone: [
+              {
+                guard: { type: 'isCachedFresh', params: ({ event }: Done<TokenSet | null>) => ({ tokens: event.output }) },
+                target: releasing,
+                actions: { type: 'assignCached', params: ({ event }: Done<TokenSet>) => event.output },
+              },
+              { target: attempt },
+            ],
+            // An unreadable cache is no reason to fail: ask the server.
+            onError: { target: attempt },
           },
-          { target: attempt },
-        ],
-        // An unreadable cache is no reason to fail: ask the server.
-        onError: { target: attempt },
-      },
-    },
-    requesting: {
-      invoke: {
-        src: 'requestToken',
-        id: 'requestToken',
-        input: ({ context }: { context: ClientCredentialsContext }) => context,
-        onDone: { target: 'storing', actions: { type: 'assignResult', params: ({ event }: Done<TokenSet>) => event.output } },
-        onError: [
-          { guard: { type: 'canRetry', params: ({ event }: Failed) => ({ error: event.error }) }, target: 'waitingToRetry', actions: { type: 'assignRetry', params: ({ event }: Failed) => ({ error: event.error }) } },
-          { target: 'releasing', actions: { type: 'assignError', params: ({ event }: Failed) => ({ error: event.error }) } },
-        ],
-      },
-    },
-    waitingToRetry: {
-      after: { retryDelay: attempt },
-    },
-    storing: {
-      invoke: {
-        src: 'storeTokens',
-        id: 'storeTokens',
-        input: ({ context }: { context: ClientCredentialsContext }) => context,
-        onDone: { target: 'releasing' },
-        onError: { target: 'releasing', actions: { type: 'assignStorageError', params: ({ event }: Failed) => ({ error: event.error }) } },
+        },
+        requesting: {
+          invoke: {
+            src: 'requestToken',
+            id: 'requestToken',
+            input: ({ context }: { context: ClientCredentialsContext }) => context,
+            onDone: { target: 'storing', actions: { type: 'assignResult', params: ({ event }: Done<TokenSet>) => event.output } },
+            onError: [
+              { guard: { type: 'canRetry', params: ({ event }: Failed) => ({ error: event.error }) }, target: 'waitingToRetry', actions: { type: 'assignRetry', params: ({ event }: Failed) => ({ error: event.error }) } },
+              { target: releasing, actions: { type: 'assignError', params: ({ event }: Failed) => ({ error: event.error }) } },
+            ],
+          },
+        },
+        waitingToRetry: {
+          after: { retryDelay: attempt },
+        },
+        storing: {
+          invoke: {
+            src: 'storeTokens',
+            id: 'storeTokens',
+            input: ({ context }: { context: ClientCredentialsContext }) => context,
+            onDone: { target: releasing },
+            onError: { target: releasing, actions: { type: 'assignStorageError', params: ({ event }: Failed) => ({ error: event.error }) } },
+          },
+        },
+        ...held,
       },
     },
     releasing: {

@@ -1,4 +1,4 @@
-import { fromPromise } from 'xstate';
+import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import { importSigningKey, signClientAssertion } from '../crypto/client-assertion.js';
 import { OAuthError, toOAuthError } from '../errors.js';
 import type { ClientAuthMethod, Provider } from '../provider/schema.js';
@@ -10,7 +10,7 @@ import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
 import { revealSecret, Secret } from '../secret.js';
 import { sealTokenSet, type TokenSet } from '../tokens.js';
-import { acquireLock, releaseLock, type LockAttempt } from './lock.js';
+import { acquireLock, holdLease, releaseLock, type LockAttempt } from './lock.js';
 import { prepareGrant } from './prepare.js';
 import { DEFAULT_REFRESH_WINDOW_MS } from './refresh-token.js';
 import { backoffDelay, canRetry } from './retry.js';
@@ -116,6 +116,7 @@ export function clientCredentialsImplementations(services: Services, secrets: Cl
           throw toOAuthError(error);
         }
       }),
+      holdLock: fromCallback<EventObject, ClientCredentialsContext>(({ input }) => holdLease(services, cacheLocation(input), input.lockToken)),
       acquireLock: fromPromise<LockAttempt, ClientCredentialsContext>(({ input }) => acquireLock(services, cacheLocation(input), input.lockWaitingSince)),
       loadCachedToken: fromPromise<TokenSet | null, ClientCredentialsContext>(async ({ input }) => {
         const cached = await readTokens(services, cacheLocation(input));

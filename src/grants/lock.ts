@@ -28,7 +28,7 @@ export async function acquireLock(services: Services, at: TokenLocation, waiting
   const lockToken = Array.from(random(16), (b) => b.toString(16).padStart(2, '0')).join('');
   let acquired: boolean;
   try {
-    acquired = await storage.setIfAbsent(refreshLockKey(at.providerId, at.clientId, at.key), lockToken, lock.ttlMs);
+    acquired = await storage.setIfAbsent(refreshLockKey(at.providerId, at.clientId, at.key), lockToken, lockTtl(services));
   } catch (error) {
     throw new OAuthError('storage_error', `could not take the lock: ${toOAuthError(error).message}`, { cause: error });
   }
@@ -42,6 +42,31 @@ export async function acquireLock(services: Services, at: TokenLocation, waiting
     });
   }
   return { acquired: false, waitingSince: since };
+}
+
+/**
+ * The TTL a lock is taken with: the lease's, where the storage can renew it; otherwise long enough
+ * that the holder's request, with its retries, cannot outlive it.
+ */
+export function lockTtl(services: Services): number {
+  const { storage, lock, timeoutMs, retry } = services;
+  if (storage.renewIfEquals) return lock.ttlMs;
+  return Math.max(lock.ttlMs, timeoutMs * retry.maxAttempts + retry.maxDelayMs * Math.max(0, retry.maxAttempts - 1) + 5_000);
+}
+
+/**
+ * Keeps the lock while its holder works: renews it every third of its TTL, only while it is still
+ * this holder's. Returns the function that stops renewing (the machine calls it when it leaves
+ * the states that hold the lock, or stops). A renewal that fails is left to the next one.
+ */
+export function holdLease(services: Services, at: TokenLocation, lockToken: string | undefined): () => void {
+  const { storage, lock } = services;
+  if (lockToken === undefined || !storage.renewIfEquals) return () => {};
+  const key = refreshLockKey(at.providerId, at.clientId, at.key);
+  const timer = setInterval(() => {
+    storage.renewIfEquals!(key, lockToken, lock.ttlMs).catch(() => {});
+  }, Math.max(10, Math.floor(lock.ttlMs / 3)));
+  return () => clearInterval(timer);
 }
 
 /** Releases the lock only while it is still this holder's (an expired lock may be another's by now). */

@@ -1,4 +1,4 @@
-import { fromPromise } from 'xstate';
+import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import { OAuthError, toOAuthError } from '../errors.js';
 import type { Provider } from '../provider/schema.js';
 import { buildTokenRequest } from '../provider/token-request.js';
@@ -9,7 +9,7 @@ import type { Services } from '../services/types.js';
 import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { prepareGrant } from './prepare.js';
 import { backoffDelay, canRetry, isSafeToRepeat, notRepeated } from './retry.js';
-import { acquireLock, releaseLock, type LockAttempt } from './lock.js';
+import { acquireLock, holdLease, releaseLock, type LockAttempt } from './lock.js';
 import { deleteRefusedTokens, readTokens, writeTokens, type TokenLocation } from './token-store.js';
 import type { RefreshTokenInput } from './types.js';
 
@@ -121,6 +121,7 @@ export function refreshTokenImplementations(services: Services, secrets: ClientS
           throw toOAuthError(error);
         }
       }),
+      holdLock: fromCallback<EventObject, RefreshTokenContext>(({ input }) => holdLease(services, location(input), input.lockToken)),
       acquireLock: fromPromise<LockAttempt, RefreshTokenContext>(({ input }) => acquireLock(services, location(input), input.lockWaitingSince)),
       loadTokens: fromPromise<TokenSet, RefreshTokenContext>(({ input }) => loadTokens(services, input)),
       refreshTokens: fromPromise<TokenSet, RefreshRequestInput>(async ({ input, signal }) => {

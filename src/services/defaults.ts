@@ -28,7 +28,7 @@ export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 25
 /** The default cap of a response body: 1 MiB. */
 export const defaultMaxResponseBytes = 1_048_576;
 
-export const defaultLockPolicy: LockPolicy = { ttlMs: 30_000, pollIntervalMs: 50, maxWaitMs: 60_000 };
+export const defaultLockPolicy: LockPolicy = { ttlMs: 5_000, pollIntervalMs: 50, maxWaitMs: 60_000 };
 
 const globalFetch: Http = (input, init) => {
   if (typeof globalThis.fetch !== 'function') {

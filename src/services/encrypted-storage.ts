@@ -52,7 +52,14 @@ export function encryptedStorage(inner: Storage, key: CryptoKey | Uint8Array): S
     },
     delete: (name) => inner.delete(name),
   };
-  const { setIfAbsent, deleteIfEquals, take } = inner;
+  const { setIfAbsent, deleteIfEquals, take, renewIfEquals } = inner;
+  if (renewIfEquals) {
+    storage.renewIfEquals = async (name, value, ttlMs) => {
+      const stored = await inner.get(name);
+      if (stored === undefined || (await open(name, stored)) !== value) return false;
+      return renewIfEquals.call(inner, name, stored, ttlMs);
+    };
+  }
   if (take) {
     storage.take = async (name) => {
       const stored = await take.call(inner, name);

@@ -32,6 +32,12 @@ export function memoryStorage(options: { clock?: Clock } = {}): Storage {
       entries.delete(key);
       return true;
     },
+    async renewIfEquals(key, value, ttlMs) {
+      const entry = live(key);
+      if (entry?.value !== value) return false;
+      entry.expiresAt = clock.now() + ttlMs;
+      return true;
+    },
     async take(key) {
       const entry = live(key);
       entries.delete(key);

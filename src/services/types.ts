@@ -21,6 +21,11 @@ export interface Storage {
    * `undefined` (Redis GETDEL). A pending flow is claimed with it, so a code is redeemed once.
    */
   take?(key: string): Promise<string | undefined>;
+  /**
+   * Extends the TTL of `key` to `ttlMs` from now, only while its value is still `value`; resolves
+   * true when it did. Makes the refresh lock a lease: its holder renews it while it works.
+   */
+  renewIfEquals?(key: string, value: string, ttlMs: number): Promise<boolean>;
 }
 
 export interface Clock {
@@ -40,7 +45,12 @@ export interface RetryPolicy {
 }
 
 export interface LockPolicy {
-  /** How long a refresh lock lives if its holder dies. Default 30 000. */
+  /**
+   * How long a lock outlives its holder. The holder renews it every third of this while it works
+   * (where the storage has renewIfEquals), so a slow refresh is never overlapped and a holder that
+   * dies frees it within this time. Default 5 000. A storage without renewIfEquals holds the lock
+   * for at least the request timeout and its retries instead.
+   */
   ttlMs: number;
   /** How often a waiter looks again. Default 50. */
   pollIntervalMs: number;

@@ -51,6 +51,11 @@ export function webStorage(store: WebStorageLike, options: { clock?: Clock; pref
       store.removeItem(prefix + key);
       return true;
     },
+    async renewIfEquals(key, value, ttlMs) {
+      if (read(key)?.v !== value) return false;
+      write(key, value, ttlMs);
+      return true;
+    },
     async take(key) {
       const entry = read(key);
       store.removeItem(prefix + key);

@@ -126,6 +126,13 @@ export function fileStorage(path: string, options: FileStorageOptions = {}): Sto
         return true;
       });
     },
+    renewIfEquals(key, value, ttlMs) {
+      return update((entries) => {
+        if (live(entries[key])?.v !== value) return false;
+        entries[key] = { v: value, e: clock.now() + ttlMs };
+        return true;
+      });
+    },
     take(key) {
       return update((entries) => {
         const value = live(entries[key])?.v;

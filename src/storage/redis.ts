@@ -20,6 +20,9 @@ export interface RedisStorageOptions {
 
 // Deletes the lock only while it still holds the caller's token: an expired lock re-taken by
 // another holder is not released by the old one.
+// Extends the lock's expiry only while it still holds the caller's token (a lease renewal).
+const RENEW_IF_EQUALS = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+
 const DELETE_IF_EQUALS = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 /**
@@ -46,6 +49,9 @@ export function redisStorage(client: RedisClientLike, options: RedisStorageOptio
     },
     async deleteIfEquals(key, value) {
       return Number(await client.eval(DELETE_IF_EQUALS, { keys: [prefix + key], arguments: [value] })) === 1;
+    },
+    async renewIfEquals(key, value, ttlMs) {
+      return Number(await client.eval(RENEW_IF_EQUALS, { keys: [prefix + key], arguments: [value, String(Math.max(1, Math.ceil(ttlMs)))] })) === 1;
     },
     async take(key) {
       const value = await client.getDel(prefix + key);

@@ -20,6 +20,9 @@ beforeAll(async () => {
   publicKeyJwk = (await exportJWK(pair.publicKey)) as JsonWebKey;
 });
 
+/** The innermost state name (`{ holdingLock: 'signing' }` → `signing`). */
+const leafState = (value: unknown): string => (typeof value === 'string' ? value : leafState(Object.values(value as object)[0]));
+
 const fake = () => fakePoems({ clients: [{ clientId: 'poems-app', redirectUris: [], publicKeyJwk }] });
 const assertions = (f: ReturnType<typeof fake>) => f.requests.filter((r) => r.body.grant_type === 'client_credentials').map((r) => String(r.body.client_assertion));
 
@@ -76,7 +79,7 @@ describe('client credentials with an RS256 client assertion (POEMS fake verifies
       input: { provider: poems, client: { clientId: 'poems-app' } },
     });
     const states: string[] = [];
-    actor.subscribe((s) => states.push(String(s.value)));
+    actor.subscribe((s) => states.push(leafState(s.value)));
     const output = await toPromise(actor.start());
     expect(output).toMatchObject({ status: 'failed', error: { code: 'invalid_client', status: 401 } });
     expect(states).toContain('signing');
@@ -104,7 +107,7 @@ describe('client credentials with an RS256 client assertion (POEMS fake verifies
         input: { provider: poems, client: { clientId: 'poems-app' } },
       });
       const states: string[] = [];
-      actor.subscribe((s) => states.push(String(s.value)));
+      actor.subscribe((s) => states.push(leafState(s.value)));
       const output = await toPromise(actor.start());
       expect(output).toMatchObject({ status: 'failed', error: { code: 'invalid_configuration', field: 'secrets.privateKey' } });
       expect(output.status === 'failed' && output.error.message).toMatch(message);

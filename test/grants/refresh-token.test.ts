@@ -245,3 +245,36 @@ describe('waiting for a lock is bounded in real time', () => {
     expect(refreshRequests(fake)).toHaveLength(0);
   });
 });
+
+describe('the refresh lock is a lease', () => {
+  it('a refresh slower than the lock TTL is not overlapped: the holder renews the lease, the other caller waits and reuses its result', async () => {
+    const storage = memoryStorage();
+    const { fake } = await signedIn({ storage });
+    // Expire the stored set so both callers want a refresh.
+    const key = tokensKey('path-of-exile', 'poe-tool');
+    const stored = JSON.parse((await storage.get(key))!);
+    await storage.set(key, JSON.stringify({ ...stored, expiresAt: Date.now() - 1 }));
+    const slow = async (url: string | URL | Request, init?: RequestInit) => {
+      await new Promise((resolve) => setTimeout(resolve, 500)); // five lock TTLs
+      return fake.fetch(url, init);
+    };
+    const make = (http: typeof slow) =>
+      createOAuthClient({ provider: pathOfExile, clientId: 'poe-tool', redirectUri, userAgent, http, storage, lock: { ttlMs: 100, pollIntervalMs: 10 } });
+    const first = make(slow).getAccessToken();
+    await new Promise((resolve) => setTimeout(resolve, 150)); // past the TTL the lock was taken with
+    const second = make(fake.fetch).getAccessToken();
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.accessToken).toBe(b.accessToken);
+    expect(refreshRequests(fake)).toHaveLength(1);
+  });
+
+  it('a holder that stops renewing (it died) frees the lock within its TTL', async () => {
+    const storage = memoryStorage();
+    const { fake, client } = await signedIn({ storage, lock: { ttlMs: 100, pollIntervalMs: 10 } });
+    await storage.setIfAbsent!(refreshLockKey('path-of-exile', 'poe-tool'), 'a-dead-holder', 100);
+    const started = performance.now();
+    await client.refresh();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(refreshRequests(fake)).toHaveLength(1);
+  });
+});

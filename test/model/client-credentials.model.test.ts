@@ -49,7 +49,7 @@ function suite(name: string, machine: AnyStateMachine, secrets: { clientSecret?:
       { type: 'xstate.done.actor.requestToken', output: issued },
       { type: 'xstate.error.actor.requestToken', error: err('server_error', 503, true) },
       { type: 'xstate.error.actor.requestToken', error: err('invalid_client', 401) },
-      { type: `xstate.after.retryDelay.${id}.waitingToRetry` },
+      { type: `xstate.after.retryDelay.${id}.holdingLock.waitingToRetry` },
       { type: 'xstate.done.actor.storeTokens' },
       { type: 'xstate.error.actor.storeTokens', error: err('storage_error') },
       { type: 'xstate.done.actor.releaseLock' },

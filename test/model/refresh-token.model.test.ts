@@ -40,7 +40,7 @@ const allEvents = () =>
     { type: 'xstate.error.actor.refreshTokens', error: err('invalid_grant', 400) },
     { type: 'xstate.error.actor.refreshTokens', error: err('temporarily_unavailable', 429, true) },
     { type: 'xstate.error.actor.refreshTokens', error: err('server_error', 503, true) },
-    { type: 'xstate.after.retryDelay.refreshToken.waitingToRetry' },
+    { type: 'xstate.after.retryDelay.refreshToken.holdingLock.waitingToRetry' },
     { type: 'xstate.done.actor.discardTokens' },
     { type: 'xstate.error.actor.discardTokens', error: err('storage_error') },
     { type: 'xstate.done.actor.storeTokens' },

@@ -60,6 +60,20 @@ export function storageContract(name: string, make: () => Storage | Promise<Stor
       expect(await storage.take!('grantflow:t:c:late')).toBeUndefined();
     });
 
+    it('renewIfEquals extends a lock for its holder only', async () => {
+      const storage = await make();
+      expect(storage.renewIfEquals).toBeTypeOf('function');
+      await storage.setIfAbsent!('grantflow:t:c:lease', 'mine', 300);
+      expect(await storage.renewIfEquals!('grantflow:t:c:lease', 'theirs', 60_000)).toBe(false);
+      expect(await storage.renewIfEquals!('grantflow:t:c:lease', 'mine', 60_000)).toBe(true);
+      await sleep(500);
+      expect(await storage.get('grantflow:t:c:lease')).toBe('mine');
+      expect(await storage.renewIfEquals!('grantflow:t:c:absent', 'mine', 60_000)).toBe(false);
+      await storage.setIfAbsent!('grantflow:t:c:short', 'mine', 300);
+      await sleep(500);
+      expect(await storage.renewIfEquals!('grantflow:t:c:short', 'mine', 60_000)).toBe(false);
+    });
+
     it('deleteIfEquals releases a lock for its holder only', async () => {
       const storage = await make();
       expect(storage.deleteIfEquals).toBeTypeOf('function');
