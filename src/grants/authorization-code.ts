@@ -14,7 +14,7 @@ import type { Services } from '../services/types.js';
 import { isSecret, revealSecret, Secret } from '../secret.js';
 import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { encodePendingFlow } from './pending-flow.js';
-import { prepareGrant } from './prepare.js';
+import { prepareGrant, secretsFor } from './prepare.js';
 import { backoffDelay, canRetry, isSafeToRepeat, notRepeated } from './retry.js';
 import { pendingFlowKey } from './storage-keys.js';
 import { writeTokens } from './token-store.js';
@@ -148,7 +148,7 @@ export async function exchangeCode(services: Services, secrets: ClientSecrets, i
     provider,
     client,
     secrets,
-    auth: chooseClientAuth(provider, secrets),
+    auth: chooseClientAuth(provider, secretsFor('authorization_code', secrets)),
     grantType: 'authorization_code',
     params: {
       code: revealSecret(code),

@@ -23,5 +23,17 @@ export function prepareGrant(providerInput: unknown, client: ClientConfig | unde
       field: 'secrets.apiKey',
     });
   }
-  return { provider, auth: chooseClientAuth(provider, secrets) };
+  return { provider, auth: chooseClientAuth(provider, secretsFor(grant, secrets)) };
+}
+
+/**
+ * The secrets a grant authenticates with. Only the client-assertion grant signs assertions: the
+ * code and refresh grants use a client secret or nothing, so a client given both a secret and a
+ * private key (POEMS) exchanges its codes with the secret — and one given only a key for a
+ * provider that accepts nothing else is refused before the user is sent away.
+ */
+export function secretsFor(grant: GrantType, secrets: ClientSecrets): ClientSecrets {
+  if (grant === 'client_credentials' || secrets.privateKey === undefined) return secrets;
+  const { privateKey: _signsAssertionsOnly, ...rest } = secrets;
+  return rest;
 }

@@ -41,3 +41,24 @@ describe('POEMS: authorization code with HTTP Basic client authentication agains
     expect(outcome(output)).toBe('access_denied');
   });
 });
+
+describe('POEMS: a client given both a secret and a private key', () => {
+  it('exchanges its codes with the secret (HTTP Basic): the key is for client credentials only', async () => {
+    const { generateKeyPair, exportPKCS8 } = await import('jose');
+    const pair = await generateKeyPair('RS256', { extractable: true });
+    const f = fake();
+    const { output } = await runCodeFlow({ provider: poems, fake: f, client, secrets: { clientSecret: 'p@ss word:1', privateKey: await exportPKCS8(pair.privateKey) } });
+    expect(output.status).toBe('succeeded');
+    expect(f.requests[0]!.headers.authorization).toMatch(/^Basic /);
+    expect(f.requests[0]!.body.client_assertion).toBeUndefined();
+  });
+
+  it('a code grant the client cannot authenticate (only private_key_jwt accepted, no secret) is refused before the user is sent away', async () => {
+    const keyOnly = { ...poems, token: { ...poems.token, authMethods: ['private_key_jwt' as const] } };
+    const f = fake();
+    const { output, authorizationUrl } = await runCodeFlow({ provider: keyOnly, fake: f, client, secrets: { privateKey: 'unused' } });
+    expect(output.status === 'failed' && output.error).toMatchObject({ code: 'invalid_configuration' });
+    expect(authorizationUrl).toBe('');
+    expect(f.requests).toHaveLength(0);
+  });
+});
