@@ -16,7 +16,6 @@ export default mergeConfig(
         'test/unit/inspector.test.ts',
         'test/unit/pending-flow.test.ts',
         'test/client/**/*.test.ts',
-        'test/inspect/one-flow.test.ts',
       ],
     },
   }),

@@ -40,7 +40,8 @@ export class Secret {
 export const secret = (value: string): Secret => Secret.of(value);
 
 export function isSecret(value: unknown): value is Secret {
-  return typeof value === 'object' && value !== null && values.has(value as Secret);
+  // A WeakMap answers false for anything that is not one of its keys, primitives included.
+  return values.has(value as Secret);
 }
 
 /** The value of a secret (a plain string passes through). Internal: for the actors that send or persist it. */

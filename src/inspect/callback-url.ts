@@ -6,11 +6,12 @@ import { REDACTED } from '../secret.js';
  */
 const PUBLIC_PARAMS = new Set(['state', 'iss', 'error', 'error_description', 'error_uri']);
 
-function decodedName(name: string): string {
+/** The parameter's name decoded (`st%61te` is `state`); one that does not decode is no public name. */
+function decodedName(name: string): string | undefined {
   try {
-    return decodeURIComponent(name.replace(/\+/g, ' '));
+    return decodeURIComponent(name);
   } catch {
-    return name;
+    return undefined;
   }
 }
 
@@ -21,7 +22,8 @@ function redactParams(part: string): string {
       const at = pair.indexOf('=');
       if (at < 0) return pair;
       const name = pair.slice(0, at);
-      return PUBLIC_PARAMS.has(decodedName(name)) ? pair : `${name}=${REDACTED}`;
+      const decoded = decodedName(name);
+      return decoded !== undefined && PUBLIC_PARAMS.has(decoded) ? pair : `${name}=${REDACTED}`;
     })
     .join('&');
 }

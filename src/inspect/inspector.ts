@@ -42,7 +42,7 @@ interface ActorInternals {
   sessionId: string;
   id: string;
   _parent?: AnyActorRef;
-  logic?: { id?: string; config?: { id?: string } };
+  logic?: { id?: string };
   getSnapshot(): unknown;
 }
 
@@ -80,7 +80,7 @@ export function redactingInspector(inspector: Inspector, options: InspectOptions
     if (known) return known;
     const actor = ref as unknown as ActorInternals;
     const parent = viewOf(actor._parent);
-    const machineId = actor.logic?.id ?? actor.logic?.config?.id ?? 'actor';
+    const machineId = actor.logic?.id ?? 'actor';
     const sessionId = parent ? `${rootView(ref).sessionId}/${run}:${actor.sessionId}` : `${machineId}:${flowId}`;
     const view = Object.create(ref, {
       sessionId: { value: sessionId, enumerable: true },

@@ -162,3 +162,67 @@ describe('createGrantActor and grantOutput: a stopped actor ends cancelled', () 
     expect(await grantOutput(createActor(finals).start() as never)).toMatchObject({ status: 'succeeded' });
   });
 });
+
+describe('redactCallbackUrl, edge cases', () => {
+  it('a pair with an empty name, a public parameter first, a colon in a bare query, a scheme URL without query', () => {
+    expect(redactCallbackUrl('https://app/cb?=secret-value&state=s')).toBe(`https://app/cb?=${REDACTED}&state=s`);
+    expect(redactCallbackUrl('?state=s&code=abc')).toBe(`?state=s&code=${REDACTED}`);
+    expect(redactCallbackUrl('#state=s&code=abc')).toBe(`#state=s&code=${REDACTED}`);
+    expect(redactCallbackUrl('code=ab:cd&state=s')).toBe(`code=${REDACTED}&state=s`);
+    expect(redactCallbackUrl('state=s&code=ab:cd')).toBe(`state=s&code=${REDACTED}`);
+    expect(redactCallbackUrl('https://app.example/a=b')).toBe('https://app.example/a=b');
+    expect(redactCallbackUrl(' https://app.example/a=b')).toBe(' https://app.example/a=b');
+    expect(redactCallbackUrl('com.example.app:/cb/a=b')).toBe('com.example.app:/cb/a=b');
+    expect(redactCallbackUrl('https://app/cb?st+ate=s')).toBe(`https://app/cb?st+ate=${REDACTED}`);
+  });
+});
+
+describe('redactingInspector, called directly', () => {
+  const ref = (sessionId: string, parent?: object, logic: object = { id: 'm' }) =>
+    ({ sessionId, id: sessionId, _parent: parent, logic, getSnapshot: () => ({ value: 'x', status: 'active' }) }) as never;
+
+  it('the same actor is always the same view; other events and their url fields pass untouched; a callback without a string url too', () => {
+    const seen: InspectionEvent[] = [];
+    const handle = redactingInspector((event) => seen.push(event), { flowId: 'f' });
+    const root = ref('x:1');
+    handle({ type: '@xstate.event', actorRef: root, rootId: 'x:1', event: { type: 'navigate', url: 'https://x?code=1' }, sourceRef: undefined } as never);
+    handle({ type: '@xstate.event', actorRef: root, rootId: 'x:1', event: { type: 'callback', url: 42 }, sourceRef: undefined } as never);
+    handle({ type: '@xstate.event', actorRef: root, rootId: 'x:1', event: { type: 'go' }, sourceRef: undefined } as never);
+    expect(seen).toHaveLength(3);
+    expect(seen[0]!.actorRef).toBe(seen[1]!.actorRef);
+    expect(seen[0]!.actorRef.sessionId).toBe('m:f');
+    expect((seen[0] as { event: unknown }).event).toEqual({ type: 'navigate', url: 'https://x?code=1' });
+    expect((seen[1] as { event: unknown }).event).toEqual({ type: 'callback', url: 42 });
+    expect((seen[2] as { event: unknown }).event).toEqual({ type: 'go' });
+  });
+
+  it('a root that is not a machine is shown as actor:<flowId>; run ids are 6 hex digits, flow ids 32', () => {
+    const seen: InspectionEvent[] = [];
+    redactingInspector((event) => seen.push(event), { flowId: 'f' })({ type: '@xstate.event', actorRef: ref('x:1', undefined, {}), rootId: 'x:1', event: { type: 'go' } } as never);
+    expect(seen[0]!.actorRef.sessionId).toBe('actor:f');
+    for (let i = 0; i < 60; i++) {
+      const events: InspectionEvent[] = [];
+      const handle = redactingInspector((event) => events.push(event));
+      const root = ref('x:1');
+      handle({ type: '@xstate.event', actorRef: ref('x:2', root), rootId: 'x:1', event: { type: 'go' } } as never);
+      expect(events[0]!.actorRef.sessionId).toMatch(/^m:[0-9a-f]{32}\/[0-9a-f]{6}:x:2$/);
+    }
+  });
+
+  it('inspectionSettled waits for an idle callback where there is a window', async () => {
+    const { inspectionSettled } = await import('../../src/inspect/inspector.js');
+    const calls: string[] = [];
+    const g = globalThis as { window?: unknown };
+    g.window = { requestIdleCallback: (cb: () => void) => (calls.push('idle'), setTimeout(cb, 0)) };
+    try {
+      await inspectionSettled();
+      g.window = { requestAnimationFrame: (cb: () => void) => (calls.push('frame'), setTimeout(cb, 0)) };
+      await inspectionSettled();
+      g.window = {};
+      await inspectionSettled();
+    } finally {
+      delete g.window;
+    }
+    expect(calls).toEqual(['idle', 'frame']);
+  });
+});

@@ -16,16 +16,19 @@ describe('Secret', () => {
     expect(JSON.stringify(structuredClone({ s }))).not.toContain(VALUE);
     expect(Object.prototype.toString.call(s)).toBe('[object Secret]');
     expect(Reflect.ownKeys(s)).toEqual([]);
+    expect(inspect(s)).toBe(REDACTED);
   });
 
   it('is revealed only by grantflow, and a plain string passes through', () => {
     expect(revealSecret(Secret.of(VALUE))).toBe(VALUE);
     expect(revealSecret(VALUE)).toBe(VALUE);
-    expect(() => revealSecret({} as Secret)).toThrow(TypeError);
+    expect(() => revealSecret({} as Secret)).toThrow(new TypeError('not a grantflow Secret'));
     expect(isSecret(secret(VALUE))).toBe(true);
     expect(isSecret(VALUE)).toBe(false);
     expect(isSecret(null)).toBe(false);
     expect(isSecret({ toJSON: () => REDACTED })).toBe(false);
+    expect(isSecret(undefined)).toBe(false);
+    expect(isSecret(42)).toBe(false);
   });
 
   it('is frozen', () => {
