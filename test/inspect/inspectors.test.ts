@@ -2,10 +2,10 @@ import { createInspector, createWebSocketInspector } from '@statelyai/inspect';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectionSettled } from '../../src/index.js';
 import { startOidcScenarios } from './oidc-scenarios.js';
 import { fakeScenarios, type Scenario } from './scenarios.js';
 import { SecretRecorder } from './secret-recorder.js';
+import { quiet } from './settle.js';
 
 /**
  * Every grant, with every built-in provider's fake and with oidc-provider, success and error
@@ -19,18 +19,6 @@ interface Channel {
   /** Runs one scenario with this inspector; resolves with the messages it carried, as JSON. */
   watch(scenario: Scenario, recorder: SecretRecorder): Promise<{ outcome: string; messages: string[] }>;
   close(): Promise<void>;
-}
-
-async function quiet(messages: string[]): Promise<void> {
-  // Messages are sent on idle callbacks, then over the socket: wait until none arrived for 100 ms.
-  let seen = -1;
-  let still = 0;
-  for (let i = 0; i < 500 && still < 5; i++) {
-    still = seen === messages.length ? still + 1 : 0;
-    seen = messages.length;
-    await inspectionSettled();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function adapterChannel(): Channel {

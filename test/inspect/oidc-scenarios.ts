@@ -9,18 +9,9 @@ import { createOAuthClient, memoryStorage, type OAuthClient, type Storage } from
 import { tokensKey } from '../../src/grants/storage-keys.js';
 import type { ProviderInput } from '../../src/provider/schema.js';
 import { genericOAuth2 } from '../../src/providers/index.js';
-import type { Scenario, ScenarioContext } from './scenarios.js';
+import { outcomeOf, type Scenario, type ScenarioContext } from './scenarios.js';
 
 const REDIRECT = 'http://127.0.0.1:8765/callback';
-
-const outcomeOf = async (work: Promise<unknown>): Promise<string> => {
-  try {
-    await work;
-    return 'succeeded';
-  } catch (error) {
-    return (error as { code?: string }).code ?? String(error);
-  }
-};
 
 export async function startOidcScenarios(): Promise<{ scenarios: Scenario[]; stop(): Promise<void> }> {
   const pair = await generateKeyPair('RS256', { extractable: true });

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { serveFetch } from '../../src/cli/serve-fetch.js';
-import { createOAuthClient, inspectionSettled, memoryStorage } from '../../src/index.js';
+import { createOAuthClient, memoryStorage } from '../../src/index.js';
 import { euRouter } from '../../src/providers/index.js';
 import { fileStorage } from '../../src/storage/file.js';
 import { fakeEuRouter, rebaseProvider } from '../../src/testing/index.js';
+import { quiet } from './settle.js';
 
 /**
  * One login is one picture: started by one client (request, process) and completed by another,
@@ -24,18 +25,6 @@ interface Message {
   parentId?: string;
   rootId?: string;
   snapshot?: { value?: unknown; status?: string };
-}
-
-/** Waits until no message arrived for 100 ms (they are sent on idle callbacks, some over a socket). */
-async function settle(messages: unknown[]) {
-  let seen = -1;
-  let still = 0;
-  for (let i = 0; i < 500 && still < 5; i++) {
-    still = seen === messages.length ? still + 1 : 0;
-    seen = messages.length;
-    await inspectionSettled();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** What the inspector shows of the flow's root session: registrations and the states it went through. */
@@ -60,7 +49,7 @@ describe('one flow, one picture', () => {
     const make = () => createOAuthClient({ provider: euRouter, clientId: 'app', redirectUri: REDIRECT, http: fake.fetch, storage, inspect: inspector.inspect });
     const { url } = await make().startAuthorization();
     await make().completeAuthorization(await fake.approve(url));
-    await settle(messages);
+    await quiet(messages);
 
     const story = rootStory(messages);
     expect(story.roots).toHaveLength(1);
@@ -84,7 +73,7 @@ describe('one flow, one picture', () => {
     const client = createOAuthClient({ provider: euRouter, clientId: 'app', redirectUri: REDIRECT, http: fake.fetch, storage: memoryStorage(), inspect: inspector.inspect });
     const [a, b] = await Promise.all([client.startAuthorization(), client.startAuthorization()]);
     await Promise.all([client.completeAuthorization(await fake.approve(a.url)), client.completeAuthorization(await fake.approve(b.url))]);
-    await settle(messages);
+    await quiet(messages);
     const roots = new Set(messages.filter((m) => m.sessionId.startsWith('authorizationCode:') && !m.sessionId.includes('/')).map((m) => m.sessionId));
     expect(roots.size).toBe(2);
   });
@@ -118,7 +107,7 @@ describe('one flow, one picture', () => {
           inspect: inspector.inspect,
         });
         const { url } = await client.startAuthorization();
-        await settle(messages);
+        await quiet(messages);
         inspector.stop();
         const callback = await fake.approve(url);
         const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'complete-flow.ts')], {
@@ -132,7 +121,7 @@ describe('one flow, one picture', () => {
         const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
         expect(code, err).toBe(0);
         expect(JSON.parse(out.trim())).toEqual({ ok: true });
-        await settle(messages);
+        await quiet(messages);
 
         const story = rootStory(messages);
         expect(story.roots).toHaveLength(1);

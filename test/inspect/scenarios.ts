@@ -29,7 +29,8 @@ const REDIRECT = 'https://app.example.com/callback';
 const USER_AGENT = 'OAuth app/1.0.0 (contact: dev@example.com)';
 const RETRY = { baseDelayMs: 1, maxDelayMs: 2 };
 
-const outcomeOf = async (work: Promise<unknown>): Promise<string> => {
+/** `succeeded`, or the code of the error the work failed with. */
+export const outcomeOf = async (work: Promise<unknown>): Promise<string> => {
   try {
     await work;
     return 'succeeded';
