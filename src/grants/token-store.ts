@@ -57,14 +57,6 @@ export async function writeTokens(services: Services, at: TokenLocation, tokens:
   }
 }
 
-export async function deleteTokens(services: Services, at: TokenLocation): Promise<void> {
-  try {
-    await services.storage.delete(keyOf(at));
-  } catch (error) {
-    throw new OAuthError('storage_error', `could not delete the stored tokens: ${reason(error)}`, { cause: error });
-  }
-}
-
 /**
  * Deletes the stored set only while it is still the one whose refresh token was refused: a newer
  * set that another caller stored meanwhile (with a refresh token of its own) is kept. The delete
