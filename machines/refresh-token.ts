@@ -96,6 +96,8 @@ export const refreshTokenMachine = setup({
               client: context.input.client,
               stored: context.stored!,
               ...(context.input.scopes ? { scopes: context.input.scopes } : {}),
+              ...(context.input.key === undefined ? {} : { key: context.input.key }),
+              ...(context.lockToken === undefined ? {} : { lockToken: context.lockToken }),
             }),
             onDone: { target: 'storing', actions: { type: 'assignRefreshed', params: ({ event }) => event.output } },
             onError: [

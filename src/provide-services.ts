@@ -3,6 +3,7 @@ import { OAuthError } from './errors.js';
 import { authorizationCodeImplementations } from './grants/authorization-code.js';
 import { clientCredentialsImplementations } from './grants/client-credentials.js';
 import { refreshTokenImplementations } from './grants/refresh-token.js';
+import { cancelledOnStop } from './grants/stop-output.js';
 import { tokenSessionImplementations } from './grants/token-session.js';
 import type { ClientSecrets } from './secrets.js';
 import { resolveServices, type ProvidedServices } from './services/defaults.js';
@@ -26,7 +27,7 @@ function withImplementations<TMachine extends AnyStateMachine>(machine: TMachine
   if (!implementations) {
     throw new OAuthError('invalid_configuration', `provideServices does not know the machine "${machine.id}"`, { field: 'machine' });
   }
-  return machine.provide(implementations(services, secrets, machine) as never) as TMachine;
+  return cancelledOnStop(machine.provide(implementations(services, secrets, machine) as never) as TMachine);
 }
 
 /**

@@ -10,7 +10,7 @@ import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
 import { revealSecret, Secret } from '../secret.js';
 import { sealTokenSet, type TokenSet } from '../tokens.js';
-import { acquireLock, holdLease, releaseLock, type LockAttempt } from './lock.js';
+import { acquireLock, holdLease, releaseHeldLock, type LockAttempt } from './lock.js';
 import { prepareGrant } from './prepare.js';
 import { DEFAULT_REFRESH_WINDOW_MS } from './refresh-token.js';
 import { backoffDelay, canRetry } from './retry.js';
@@ -143,7 +143,7 @@ export function clientCredentialsImplementations(services: Services, secrets: Cl
         }
       }),
       storeTokens: fromPromise<void, ClientCredentialsContext>(({ input }) => writeTokens(services, cacheLocation(input), input.result!)),
-      releaseLock: fromPromise<void, ClientCredentialsContext>(({ input }) => releaseLock(services, cacheLocation(input), input.lockToken)),
+      releaseLock: fromPromise<void, ClientCredentialsContext>(({ input }) => releaseHeldLock(services, cacheLocation(input), input.lockToken)),
     },
     guards: {
       isLockAcquired: (_: unknown, params: { acquired: boolean }) => params.acquired,

@@ -54,19 +54,63 @@ export function lockTtl(services: Services): number {
   return Math.max(lock.ttlMs, timeoutMs * retry.maxAttempts + retry.maxDelayMs * Math.max(0, retry.maxAttempts - 1) + 5_000);
 }
 
-/**
- * Keeps the lock while its holder works: renews it every third of its TTL, only while it is still
- * this holder's. Returns the function that stops renewing (the machine calls it when it leaves
- * the states that hold the lock, or stops). A renewal that fails is left to the next one.
- */
-export function holdLease(services: Services, at: TokenLocation, lockToken: string | undefined): () => void {
+/** Lock tokens whose release is already someone's job: the machine's own `releasing`, or a request that outlives a stop. */
+const releaseTaken = new Set<string>();
+
+function renewEvery(services: Services, key: string, lockToken: string): () => void {
   const { storage, lock } = services;
-  if (lockToken === undefined || !storage.renewIfEquals) return () => {};
-  const key = refreshLockKey(at.providerId, at.clientId, at.key);
+  if (!storage.renewIfEquals) return () => {};
   const timer = setInterval(() => {
     storage.renewIfEquals!(key, lockToken, lock.ttlMs).catch(() => {});
   }, Math.max(10, Math.floor(lock.ttlMs / 3)));
   return () => clearInterval(timer);
+}
+
+/**
+ * Keeps the lock while its holder works: renews it every third of its TTL, only while it is still
+ * this holder's. Returns the function that stops renewing (the machine calls it when it leaves
+ * the states that hold the lock, or stops). A renewal that fails is left to the next one. When
+ * nobody takes over the release (the actor was stopped), the lock is released at once, so the
+ * next caller does not wait for the TTL.
+ */
+export function holdLease(services: Services, at: TokenLocation, lockToken: string | undefined): () => void {
+  if (lockToken === undefined) return () => {};
+  const stopRenewing = renewEvery(services, refreshLockKey(at.providerId, at.clientId, at.key), lockToken);
+  return () => {
+    stopRenewing();
+    // The machine's `releasing` state, entered in the same step, or a request kept after a stop,
+    // takes the release over synchronously; a microtask later it is known whether anyone did.
+    queueMicrotask(() => {
+      if (releaseTaken.delete(lockToken)) return;
+      releaseLock(services, at, lockToken).catch(() => {});
+    });
+  };
+}
+
+/**
+ * Holds the lock of a stopped holder until its in-flight request settles, then releases it: a
+ * rotating refresh token, once sent, may be used up, so nobody may refresh before its answer is stored.
+ */
+export function keepLeaseUntil(services: Services, at: TokenLocation, lockToken: string | undefined, work: Promise<unknown>): void {
+  if (lockToken === undefined) return;
+  releaseTaken.add(lockToken);
+  const stopRenewing = renewEvery(services, refreshLockKey(at.providerId, at.clientId, at.key), lockToken);
+  void work
+    .catch(() => {})
+    .finally(() => {
+      stopRenewing();
+      releaseLock(services, at, lockToken).catch(() => {});
+    });
+}
+
+/** The machine's own release, at the end of the states that hold the lock. */
+export function releaseHeldLock(services: Services, at: TokenLocation, lockToken: string | undefined): Promise<void> {
+  if (lockToken !== undefined) {
+    releaseTaken.add(lockToken);
+    // Forgotten after the lease's own check (queued before this one), or at once if there was no lease.
+    queueMicrotask(() => queueMicrotask(() => releaseTaken.delete(lockToken)));
+  }
+  return releaseLock(services, at, lockToken);
 }
 
 /** Releases the lock only while it is still this holder's (an expired lock may be another's by now). */

@@ -9,7 +9,7 @@ import type { Services } from '../services/types.js';
 import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { prepareGrant } from './prepare.js';
 import { backoffDelay, canRetry, isSafeToRepeat, notRepeated } from './retry.js';
-import { acquireLock, holdLease, releaseLock, type LockAttempt } from './lock.js';
+import { acquireLock, holdLease, keepLeaseUntil, releaseHeldLock, type LockAttempt } from './lock.js';
 import { deleteRefusedTokens, readTokens, writeTokens, type TokenLocation } from './token-store.js';
 import type { RefreshTokenInput } from './types.js';
 
@@ -58,6 +58,9 @@ export interface RefreshRequestInput {
   client: ClientConfig;
   stored: TokenSet;
   scopes?: string[];
+  /** Where the set is stored, and the lock held for it: a request that outlives a stop stores its answer there. */
+  key?: string;
+  lockToken?: string;
 }
 
 /** grant_type=refresh_token as the provider's data says; the answer merged over what was stored. */
@@ -125,8 +128,16 @@ export function refreshTokenImplementations(services: Services, secrets: ClientS
       acquireLock: fromPromise<LockAttempt, RefreshTokenContext>(({ input }) => acquireLock(services, location(input), input.lockWaitingSince)),
       loadTokens: fromPromise<TokenSet, RefreshTokenContext>(({ input }) => loadTokens(services, input)),
       refreshTokens: fromPromise<TokenSet, RefreshRequestInput>(async ({ input, signal }) => {
+        // A single-use refresh token, once sent, may be used up: the request is not aborted when the
+        // actor stops (the timeout still bounds it), and its answer is stored under the lock all the same.
+        const reusable = input.provider.token.refreshTokensReusable;
+        const pending = refreshTokens(services, secrets, input, reusable ? signal : undefined);
+        if (!reusable) {
+          const at: TokenLocation = { providerId: input.provider.id, clientId: input.client.clientId, key: input.key };
+          signal.addEventListener('abort', () => keepLeaseUntil(services, at, input.lockToken, pending.then((tokens) => writeTokens(services, at, tokens))), { once: true });
+        }
         try {
-          return await refreshTokens(services, secrets, input, signal);
+          return await pending;
         } catch (error) {
           throw toOAuthError(error, 'network_error');
         }
@@ -136,7 +147,7 @@ export function refreshTokenImplementations(services: Services, secrets: ClientS
       discardTokens: fromPromise<void, RefreshTokenContext>(async ({ input }) => {
         await deleteRefusedTokens(services, location(input), input.stored?.refreshToken);
       }),
-      releaseLock: fromPromise<void, RefreshTokenContext>(({ input }) => releaseLock(services, location(input), input.lockToken)),
+      releaseLock: fromPromise<void, RefreshTokenContext>(({ input }) => releaseHeldLock(services, location(input), input.lockToken)),
     },
     guards: {
       isLockAcquired: (_: unknown, params: { acquired: boolean }) => params.acquired,

@@ -278,3 +278,52 @@ describe('the refresh lock is a lease', () => {
     expect(refreshRequests(fake)).toHaveLength(1);
   });
 });
+
+describe('a stopped refresh keeps what it sent', () => {
+  async function expiredSignIn() {
+    const storage = memoryStorage();
+    const signed = await signedIn({ storage });
+    const key = tokensKey('path-of-exile', 'poe-tool');
+    const stored = JSON.parse((await storage.get(key))!);
+    await storage.set(key, JSON.stringify({ ...stored, expiresAt: Date.now() - 1 }));
+    return { ...signed, key };
+  }
+
+  it('the request of a stopped actor is not aborted: its answer is stored, and the lock is held until then', async () => {
+    const { fake, storage, key, first } = await expiredSignIn();
+    const { createActor, waitFor } = await import('xstate');
+    const { provideServices, refreshTokenMachine } = await import('../../machines/index.js');
+    let arrived = false;
+    const slow = async (url: string | URL | Request, init?: RequestInit) => {
+      await new Promise((resolve) => setTimeout(resolve, 300)); // three lock TTLs
+      const response = await fake.fetch(url, init);
+      arrived = true;
+      return response;
+    };
+    const machine = provideServices(refreshTokenMachine, { http: slow, storage, lock: { ttlMs: 100, pollIntervalMs: 10 } });
+    const actor = createActor(machine, { input: { provider: pathOfExile, client: { clientId: 'poe-tool', redirectUri, userAgent } } }).start();
+    await waitFor(actor, (s) => s.matches({ holdingLock: 'refreshing' }));
+    actor.stop();
+    expect(actor.getSnapshot().output).toMatchObject({ status: 'cancelled' });
+    // Another caller now: it must wait for the stopped holder's answer, not send the same refresh token.
+    const other = createOAuthClient({ provider: pathOfExile, clientId: 'poe-tool', redirectUri, userAgent, http: fake.fetch, storage, lock: { ttlMs: 100, pollIntervalMs: 10 } });
+    const fresh = await other.getAccessToken();
+    expect(arrived).toBe(true);
+    expect(refreshRequests(fake)).toHaveLength(1);
+    expect(refreshRequests(fake)[0]!.body.refresh_token).toBe(first.refreshToken);
+    expect(JSON.parse((await storage.get(key))!).accessToken).toBe(fresh.accessToken);
+    expect(fresh.accessToken).not.toBe(first.accessToken);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await storage.get(refreshLockKey('path-of-exile', 'poe-tool'))).toBeUndefined();
+  });
+
+  it('a normal refresh releases its lock once (the lease does not release it a second time)', async () => {
+    const inner = memoryStorage();
+    let releases = 0;
+    const storage: Storage = { ...inner, deleteIfEquals: async (k, v) => { if (k.endsWith(':lock')) releases++; return inner.deleteIfEquals!(k, v); } };
+    const { client } = await signedIn({ storage });
+    await client.refresh();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(releases).toBe(1);
+  });
+});
