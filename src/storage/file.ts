@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { OAuthError } from '../errors.js';
 import type { Clock, Storage } from '../services/types.js';
@@ -29,7 +29,7 @@ interface Entry {
  */
 /** Whether the lock file names a process of this machine that no longer runs (a crashed writer). */
 async function holderIsGone(lockPath: string): Promise<boolean> {
-  const pid = Number(await readFile(lockPath, 'utf8').catch(() => ''));
+  const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).split(' ')[0]);
   if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
   try {
     process.kill(pid, 0);
@@ -62,19 +62,46 @@ export function fileStorage(path: string, options: FileStorageOptions = {}): Sto
     await rename(temp, path);
   }
 
+  /**
+   * Moves the lock file aside, atomically: only one caller can move a given file. Returns what it
+   * held, or undefined when there was none. `keep(content)` decides whether it was the lock the
+   * caller meant (the stale one it judged, or its own); if not, it is put back, where `link` fails
+   * rather than overwrite a lock that someone took meanwhile.
+   */
+  async function moveAside(keep: (content: string) => boolean): Promise<boolean> {
+    const aside = `${lockPath}.${randomBytes(6).toString('hex')}.aside`;
+    try {
+      await rename(lockPath, aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+    const content = await readFile(aside, 'utf8').catch(() => '');
+    const removed = keep(content);
+    if (!removed) await link(aside, lockPath).catch(() => {});
+    await rm(aside, { force: true });
+    return removed;
+  }
+
   async function withLock<T>(work: () => Promise<T>): Promise<T> {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     const deadline = Date.now() + lockTimeoutMs;
+    // The lock file holds the writer's pid (to tell a crashed writer) and a token of this hold (so
+    // that a writer releases only its own lock, and a takeover removes only the lock it judged stale).
+    const mine = `${process.pid} ${randomBytes(12).toString('hex')}`;
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       try {
         const handle = await open(lockPath, 'wx', 0o600);
-        await handle.writeFile(String(process.pid));
+        await handle.writeFile(mine);
         await handle.close();
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const judged = await readFile(lockPath, 'utf8').catch(() => undefined);
         const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
-        if (age > staleLockMs || (await holderIsGone(lockPath))) await rm(lockPath, { force: true });
+        // Of several waiters that judge the same lock stale, one moves it aside; the others find
+        // a new lock (or none) and judge again, so a fresh lock is never taken for a stale one.
+        if (judged !== undefined && (age > staleLockMs || (judged !== '' && (await holderIsGone(lockPath))))) await moveAside((content) => content === judged);
         else if (Date.now() > deadline) throw new OAuthError('storage_error', `timed out waiting for the lock on ${path}`);
         else await new Promise((resolve) => setTimeout(resolve, wait + Math.random() * wait));
       }
@@ -82,7 +109,7 @@ export function fileStorage(path: string, options: FileStorageOptions = {}): Sto
     try {
       return await work();
     } finally {
-      await rm(lockPath, { force: true });
+      await moveAside((content) => content === mine);
     }
   }
 

@@ -70,4 +70,29 @@ describe('fileStorage after a crashed writer', () => {
     await fileStorage(young, { staleLockMs: 300 }).set('grantflow:p:c:k', 'v');
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
+
+  it('of many writers that find the same stale lock, one takes it over at a time: no update is lost', async () => {
+    const { writeFileSync, utimesSync, existsSync } = await import('node:fs');
+    for (let round = 0; round < 5; round++) {
+      const path = join(dir, `race-${files++}.json`);
+      writeFileSync(`${path}.lock`, String(process.ppid));
+      const old = (Date.now() - 10_000) / 1000;
+      utimesSync(`${path}.lock`, old, old);
+      // Separate instances, as separate processes would be: nothing shared but the files.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => fileStorage(path, { staleLockMs: 2_000 }).set(`grantflow:p:c:${i}`, `v${i}`)));
+      const storage = fileStorage(path);
+      for (let i = 0; i < 20; i++) expect(await storage.get(`grantflow:p:c:${i}`)).toBe(`v${i}`);
+      expect(existsSync(`${path}.lock`)).toBe(false);
+    }
+  });
+
+  it('an empty lock file (a writer that crashed between creating and filling it) is taken over once stale', async () => {
+    const { writeFileSync, utimesSync } = await import('node:fs');
+    const path = join(dir, `empty-${files++}.json`);
+    writeFileSync(`${path}.lock`, '');
+    const old = (Date.now() - 10_000) / 1000;
+    utimesSync(`${path}.lock`, old, old);
+    await fileStorage(path).set('grantflow:p:c:k', 'v');
+    expect(await fileStorage(path).get('grantflow:p:c:k')).toBe('v');
+  });
 });
