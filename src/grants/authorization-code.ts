@@ -203,9 +203,9 @@ export function callbackOutcome(context: AuthorizationCodeContext, event: { type
   }
 }
 
-/** 16 random bytes, hex: public, so the inspector can link the two halves of a flow. */
+/** 8 random bytes, hex: public, so the inspector can link the two halves of a flow (it is kept in every pending record, so short). */
 export function createFlowId(random: Services['random']): string {
-  return Array.from(random(16), (b) => b.toString(16).padStart(2, '0')).join('');
+  return Array.from(random(8), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));

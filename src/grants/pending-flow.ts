@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { OAuthError } from '../errors.js';
 import { redirectUriToSend } from '../provider/authorization-url.js';
-import { providerFingerprint } from '../provider/fingerprint.js';
+import { flowFingerprint } from '../provider/fingerprint.js';
 import { PkceMethodSchema, type Provider } from '../provider/schema.js';
 import { revealSecret, Secret } from '../secret.js';
 import type { ClientConfig } from '../secrets.js';
@@ -14,15 +14,14 @@ import type { AuthorizationCodeContext } from './authorization-code.js';
  * where the code and verifier go.
  */
 export const PendingFlowRecordSchema = z.strictObject({
-  version: z.literal(1),
+  version: z.literal(2),
   /** Links the two halves of one flow in the inspector. */
   flowId: z.string().check(z.minLength(1), z.maxLength(200)),
-  providerId: z.string(),
+  /**
+   * Of the provider's data, the client id and the redirect URI exactly as sent (flowFingerprint).
+   * The state, the provider id and the client id are in the record's storage key.
+   */
   fingerprint: z.string(),
-  clientId: z.string(),
-  state: z.string().check(z.minLength(1)),
-  /** The redirect URI exactly as sent in the authorization request. */
-  redirectUri: z.string(),
   scopes: z.array(z.string()),
   key: z.optional(z.string()),
   codeVerifier: z.optional(z.string().check(z.minLength(1))),
@@ -38,13 +37,9 @@ export function encodePendingFlow(context: AuthorizationCodeContext): PendingFlo
   const flow = context.flow!;
   const { input } = context;
   return {
-    version: 1,
+    version: 2,
     flowId: flow.flowId,
-    providerId: flow.provider.id,
-    fingerprint: providerFingerprint(flow.provider),
-    clientId: input.client.clientId,
-    state: flow.state,
-    redirectUri: flow.sentRedirectUri,
+    fingerprint: flowFingerprint(flow.provider, input.client.clientId, flow.sentRedirectUri),
     scopes: flow.scopes,
     ...(input.key === undefined ? {} : { key: input.key }),
     ...(flow.codeVerifier === undefined ? {} : { codeVerifier: revealSecret(flow.codeVerifier) }),
@@ -86,14 +81,11 @@ export function decodePendingFlow(raw: string, owner: PendingFlowOwner): Authori
     throw corrupt(`has a bad shape${path ? ` at "${path}"` : ''}`, `storage.pendingFlow${path ? `.${path}` : ''}`, parsed.error.issues);
   }
   const record = parsed.data;
-  const { provider, client } = owner;
-  if (record.state !== owner.state) throw corrupt('is stored under another state', 'storage.pendingFlow.state');
-  if (record.providerId !== provider.id || record.clientId !== client.clientId) {
-    throw corrupt('belongs to another provider or client', 'storage.pendingFlow.providerId');
-  }
-  if (record.fingerprint !== providerFingerprint(provider)) throw startedElsewhere(`under other data for provider "${provider.id}"`);
-  if (client.redirectUri === undefined || record.redirectUri !== redirectUriToSend(provider, client.redirectUri, record.state)) {
-    throw startedElsewhere('with another redirect URI');
+  const { provider, client, state } = owner;
+  const redirectUri = client.redirectUri;
+  const sentRedirectUri = redirectUri === undefined ? undefined : redirectUriToSend(provider, redirectUri, state);
+  if (redirectUri === undefined || sentRedirectUri === undefined || record.fingerprint !== flowFingerprint(provider, client.clientId, sentRedirectUri)) {
+    throw startedElsewhere(`under other data for provider "${provider.id}", or with another client id or redirect URI`);
   }
   if (provider.authorization?.pkce.support === 'required' && record.codeVerifier === undefined) {
     throw corrupt('has no code verifier, which this provider requires', 'storage.pendingFlow.codeVerifier');
@@ -111,15 +103,15 @@ export function decodePendingFlow(raw: string, owner: PendingFlowOwner): Authori
     flow: {
       flowId: record.flowId,
       provider,
-      state: record.state,
-      redirectUri: client.redirectUri,
-      sentRedirectUri: record.redirectUri,
+      state,
+      redirectUri,
+      sentRedirectUri,
       scopes: record.scopes,
       ...(record.codeVerifier === undefined ? {} : { codeVerifier: Secret.of(record.codeVerifier) }),
       ...(record.pkceMethod === undefined ? {} : { pkceMethod: record.pkceMethod }),
       createdAt: record.createdAt,
     },
-    state: record.state,
+    state,
     attempt: 0,
   };
 }

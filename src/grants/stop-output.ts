@@ -25,7 +25,9 @@ export function cancelledOnStop<TMachine extends AnyStateMachine>(machine: TMach
       value: (snapshot: { status: string }, event: { type: string }, scope: unknown) => {
         const next = (transition as (...args: unknown[]) => { status: string; output?: unknown })(snapshot, event, scope);
         if (event.type !== 'xstate.stop' || snapshot.status !== 'active' || next.output !== undefined) return next;
-        return Object.assign(next, { output: stoppedOutput() });
+        // Made when first read: a stop nobody awaits (the facade parks each started flow) costs no error.
+        let output: GrantOutput | undefined;
+        return Object.defineProperty(next, 'output', { enumerable: true, configurable: true, get: () => (output ??= stoppedOutput()) });
       },
     },
     provide: { configurable: true, value: (implementations: never) => cancelledOnStop(provide(implementations) as TMachine) },

@@ -32,6 +32,8 @@ export async function readTokens(services: Services, at: TokenLocation): Promise
     throw new OAuthError('storage_error', `could not read the stored tokens: ${reason(error)}`, { cause: error });
   }
   if (raw === undefined) return undefined;
+  const known = validated.get(raw);
+  if (known) return plainTokenSet(known);
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -46,7 +48,23 @@ export async function readTokens(services: Services, at: TokenLocation): Promise
       cause: parsed.error.issues,
     });
   }
-  return plainTokenSet(parsed.data as TokenSet);
+  const tokens = parsed.data as TokenSet;
+  remember(raw, tokens);
+  return plainTokenSet(tokens);
+}
+
+/**
+ * The last TokenSets validated, by their exact stored text: reading the same text again needs
+ * neither JSON.parse nor the schema (getAccessToken on a fresh token is mostly this). Only sets
+ * whose `extra` holds no objects are kept, so the copies handed out share nothing mutable.
+ */
+const validated = new Map<string, TokenSet>();
+const VALIDATED_KEPT = 32;
+
+function remember(raw: string, tokens: TokenSet): void {
+  if (Object.values(tokens.extra).some((value) => typeof value === 'object' && value !== null)) return;
+  if (validated.size >= VALIDATED_KEPT) validated.delete(validated.keys().next().value!);
+  validated.set(raw, plainTokenSet(tokens));
 }
 
 export async function writeTokens(services: Services, at: TokenLocation, tokens: TokenSet): Promise<void> {

@@ -18,7 +18,17 @@ function canonicalJson(value: unknown): string {
  * itself always comes from the client, never from storage.
  */
 export function providerFingerprint(provider: Provider): string {
-  const text = canonicalJson(provider);
+  // Parsed providers are frozen: their fingerprint cannot change, so it is computed once.
+  const known = fingerprints.get(provider);
+  if (known !== undefined) return known;
+  const fingerprint = fnv(canonicalJson(provider));
+  if (Object.isFrozen(provider)) fingerprints.set(provider, fingerprint);
+  return fingerprint;
+}
+
+const fingerprints = new WeakMap<Provider, string>();
+
+function fnv(text: string): string {
   let a = 0x811c9dc5;
   let b = 0x01000193 ^ text.length;
   for (let i = 0; i < text.length; i++) {
@@ -27,4 +37,9 @@ export function providerFingerprint(provider: Provider): string {
     b = Math.imul(b ^ c, 0x5bd1e995);
   }
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
+/** What a pending flow was started under: the provider's data, the client id and the redirect URI as sent. */
+export function flowFingerprint(provider: Provider, clientId: string, sentRedirectUri: string): string {
+  return fnv(`${providerFingerprint(provider)}\n${clientId}\n${sentRedirectUri}`);
 }

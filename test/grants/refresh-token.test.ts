@@ -295,18 +295,18 @@ describe('a stopped refresh keeps what it sent', () => {
     const { provideServices, refreshTokenMachine } = await import('../../machines/index.js');
     let arrived = false;
     const slow = async (url: string | URL | Request, init?: RequestInit) => {
-      await new Promise((resolve) => setTimeout(resolve, 300)); // three lock TTLs
+      await new Promise((resolve) => setTimeout(resolve, 900)); // three lock TTLs
       const response = await fake.fetch(url, init);
       arrived = true;
       return response;
     };
-    const machine = provideServices(refreshTokenMachine, { http: slow, storage, lock: { ttlMs: 100, pollIntervalMs: 10 } });
+    const machine = provideServices(refreshTokenMachine, { http: slow, storage, lock: { ttlMs: 300, pollIntervalMs: 10 } });
     const actor = createActor(machine, { input: { provider: pathOfExile, client: { clientId: 'poe-tool', redirectUri, userAgent } } }).start();
     await waitFor(actor, (s) => s.matches({ holdingLock: 'refreshing' }));
     actor.stop();
     expect(actor.getSnapshot().output).toMatchObject({ status: 'cancelled' });
     // Another caller now: it must wait for the stopped holder's answer, not send the same refresh token.
-    const other = createOAuthClient({ provider: pathOfExile, clientId: 'poe-tool', redirectUri, userAgent, http: fake.fetch, storage, lock: { ttlMs: 100, pollIntervalMs: 10 } });
+    const other = createOAuthClient({ provider: pathOfExile, clientId: 'poe-tool', redirectUri, userAgent, http: fake.fetch, storage, lock: { ttlMs: 300, pollIntervalMs: 10 } });
     const fresh = await other.getAccessToken();
     expect(arrived).toBe(true);
     expect(refreshRequests(fake)).toHaveLength(1);

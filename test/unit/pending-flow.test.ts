@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { prepareAuthorization, type AuthorizationCodeContext } from '../../src/grants/authorization-code.js';
 import { decodePendingFlow, encodePendingFlow } from '../../src/grants/pending-flow.js';
-import { providerFingerprint } from '../../src/provider/fingerprint.js';
+import { flowFingerprint, providerFingerprint } from '../../src/provider/fingerprint.js';
 import { euRouter, genericOAuth2 } from '../../src/providers/index.js';
 import { revealSecret } from '../../src/secret.js';
 import { resolveServices } from '../../src/services/defaults.js';
@@ -32,13 +32,9 @@ describe('the pending-flow record', () => {
     const context = await started();
     const record = encodePendingFlow(context);
     expect(record).toEqual({
-      version: 1,
+      version: 2,
       flowId: 'flow-1',
-      providerId: 'as',
-      fingerprint: providerFingerprint(provider),
-      clientId: 'app',
-      state: context.flow!.state,
-      redirectUri: 'https://app.example/cb',
+      fingerprint: flowFingerprint(provider, 'app', 'https://app.example/cb'),
       scopes: ['a'],
       key: 'user-1',
       codeVerifier: revealSecret(context.flow!.codeVerifier!),
@@ -47,7 +43,8 @@ describe('the pending-flow record', () => {
       createdAt: 1_000,
     });
     expect(JSON.stringify(record)).not.toContain('https://as.example/token');
-    expect(JSON.stringify(record).length).toBeLessThan(400);
+    expect(JSON.stringify(record).length).toBeLessThan(250);
+    expect(JSON.stringify(record)).not.toContain(context.flow!.state); // it is in the storage key
   });
 
   it('round-trips into the awaitingCallback context, rebuilt from the client’s own provider', async () => {
@@ -85,14 +82,14 @@ describe('the pending-flow record', () => {
       [JSON.stringify('str'), 'storage.pendingFlow'],
       [JSON.stringify([]), 'storage.pendingFlow'],
       [JSON.stringify(null), 'storage.pendingFlow'],
-      [JSON.stringify({ ...good, version: 2 }), 'storage.pendingFlow.version'],
+      [JSON.stringify({ ...good, version: 1 }), 'storage.pendingFlow.version'],
       [JSON.stringify({ ...good, codeVerifier: 42 }), 'storage.pendingFlow.codeVerifier'],
       [JSON.stringify({ ...good, createdAt: 'yesterday' }), 'storage.pendingFlow.createdAt'],
       [JSON.stringify({ ...good, scopes: 'a' }), 'storage.pendingFlow.scopes'],
       [JSON.stringify({ ...good, provider: { token: { url: 'https://evil.example/token' } } }), 'storage.pendingFlow'],
-      [JSON.stringify({ ...good, state: 'another' }), 'storage.pendingFlow.state'],
-      [JSON.stringify({ ...good, providerId: 'other' }), 'storage.pendingFlow.providerId'],
-      [JSON.stringify({ ...good, clientId: 'other' }), 'storage.pendingFlow.providerId'],
+      [JSON.stringify({ ...good, state: 'another' }), 'storage.pendingFlow'],
+      [JSON.stringify({ ...good, redirectUri: 'https://evil.example/cb' }), 'storage.pendingFlow'],
+      [JSON.stringify({ ...good, fingerprint: 7 }), 'storage.pendingFlow.fingerprint'],
     ];
     for (const [raw, field] of cases) {
       const error = errorOf(() => decodePendingFlow(raw as string, { provider, client, state }));
@@ -110,6 +107,7 @@ describe('the pending-flow record', () => {
     expect(errorOf(() => decodePendingFlow(raw, { provider: changed, client, state }))).toMatchObject({ code: 'flow_not_found', field: 'callback.state' });
     expect(errorOf(() => decodePendingFlow(raw, { provider, client: { ...client, redirectUri: 'https://app.example/other' }, state }))).toMatchObject({ code: 'flow_not_found' });
     expect(errorOf(() => decodePendingFlow(raw, { provider, client: { clientId: 'app' }, state }))).toMatchObject({ code: 'flow_not_found' });
+    expect(errorOf(() => decodePendingFlow(raw, { provider, client: { ...client, clientId: 'other-app' }, state }))).toMatchObject({ code: 'flow_not_found' });
   });
 
   it('a provider that requires PKCE refuses a record without a verifier', async () => {
