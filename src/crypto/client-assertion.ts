@@ -1,4 +1,4 @@
-import { importJWK, importPKCS8, SignJWT, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { OAuthError } from '../errors.js';
 import type { Random } from '../services/types.js';
 import { base64url } from './base64url.js';
@@ -39,6 +39,7 @@ export async function importSigningKey(key: PrivateKeyInput): Promise<CryptoKey>
     if (!key.includes('-----BEGIN PRIVATE KEY-----')) {
       throw invalid(key.includes('BEGIN RSA PRIVATE KEY') ? 'is PKCS#1: convert it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt)' : 'is not a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----")');
     }
+    const { importPKCS8 } = await import('jose/key/import');
     let imported: CryptoKey;
     try {
       imported = await importPKCS8(key, 'RS256', { extractable: false });
@@ -51,6 +52,7 @@ export async function importSigningKey(key: PrivateKeyInput): Promise<CryptoKey>
     if (key.kty !== 'RSA') throw invalid(`is a ${key.kty ?? 'key without kty'} JWK: RS256 needs kty "RSA"`);
     if (!key.d) throw invalid('is a public JWK: give the private key (with "d")');
     if (rsaBitsOfJwk(key) < MIN_RSA_BITS) throw invalid(`is ${rsaBitsOfJwk(key)} bits: at least ${MIN_RSA_BITS} are needed`);
+    const { importJWK } = await import('jose/key/import');
     try {
       return (await importJWK(key as JWK, 'RS256')) as CryptoKey;
     } catch (error) {
@@ -70,6 +72,7 @@ export interface AssertionClaims {
 
 /** An RFC 7523 client assertion: iss = sub = client id, aud, a unique jti, iat, exp 60 s ahead. */
 export async function signClientAssertion(key: CryptoKey, claims: AssertionClaims): Promise<string> {
+  const { SignJWT } = await import('jose/jwt/sign');
   const iat = Math.floor(claims.now / 1000);
   return new SignJWT({})
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT', ...(claims.keyId ? { kid: claims.keyId } : {}) })

@@ -1,7 +1,7 @@
 import { defineProvider } from '../provider/parse.js';
 
 /** EUrouter: OpenRouter's shape with PKCE required; the exchange returns a `key` (shown once) and `user_id`. */
-export const euRouter = defineProvider({
+export const euRouter = /* @__PURE__ */ defineProvider({
   id: 'eurouter',
   name: 'EUrouter',
   authorization: {

@@ -1,3 +1,6 @@
+// Each built-in provider is `/* @__PURE__ */ defineProvider({...})`: tsup puts all five in one
+// dist chunk, and without the annotation a bundler keeps every call (it cannot know that
+// defineProvider has no side effect), so importing `poe` would bring the other four along.
 export { poe } from './poe.js';
 export { pathOfExile } from './path-of-exile.js';
 export { openRouter } from './openrouter.js';

@@ -1,7 +1,7 @@
 import { defineProvider } from '../provider/parse.js';
 
 /** OpenRouter: `callback_url`, no client id, scope or state; JSON exchange at /auth/keys returning a `key`. */
-export const openRouter = defineProvider({
+export const openRouter = /* @__PURE__ */ defineProvider({
   id: 'openrouter',
   name: 'OpenRouter',
   docs: 'https://openrouter.ai/docs/use-cases/oauth-pkce',

@@ -4,7 +4,7 @@ import { defineProvider } from '../provider/parse.js';
  * Path of Exile (OAuth 2.1): PKCE S256 for every client, client_secret_post only, a required
  * User-Agent, `account:*` scopes at login and `service:*` scopes for confidential clients only.
  */
-export const pathOfExile = defineProvider({
+export const pathOfExile = /* @__PURE__ */ defineProvider({
   id: 'path-of-exile',
   name: 'Path of Exile',
   docs: 'https://www.pathofexile.com/developer/docs/authorization',

@@ -1,7 +1,7 @@
 import { defineProvider } from '../provider/parse.js';
 
 /** Sign in with Poe: code + mandatory PKCE S256, returns an `api_key` that may never expire. */
-export const poe = defineProvider({
+export const poe = /* @__PURE__ */ defineProvider({
   id: 'poe',
   name: 'Poe',
   authorization: {

@@ -7,7 +7,7 @@ const base = 'https://sandboxapi.poems.com.sg/api-gateway/pspl/auth/1.0/oauth';
  * credentials with an RS256-signed assertion. Its document mentions neither PKCE nor scopes:
  * PKCE S256 is sent (an RFC 6749 server ignores it) and any scope is passed through.
  */
-export const poems = defineProvider({
+export const poems = /* @__PURE__ */ defineProvider({
   id: 'poems',
   name: 'POEMS',
   authorization: {

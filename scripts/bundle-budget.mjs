@@ -1,0 +1,204 @@
+// Bundle budget: builds what a browser app gets from grantflow with esbuild (minified, ESM,
+// platform browser) and fails when an entry's gzip size exceeds its budget. Bundle sizes are
+// deterministic, so this runs in CI (.ci/run, after the build) like any other check.
+//
+//   node scripts/bundle-budget.mjs              from the sources (no build needed)
+//   node scripts/bundle-budget.mjs --with-dist  and again through the built dist/ files, which
+//                                               is what an app installs (`npm run bundle:budget`;
+//                                               run `npm run build` first)
+//   node scripts/bundle-budget.mjs --json [--only="facade + code"]   the measurements as JSON
+//
+// How an entry is counted: each entry is a virtual module (esbuild `stdin`, resolved from the
+// repository root) built with `splitting: true`, so a dynamic `import()` (jose, loaded only when
+// an assertion is signed) becomes a chunk of its own. The budget counts what a browser downloads
+// up front: the entry chunk plus every chunk it imports statically, each gzipped on its own
+// (zlib level 9). Lazy chunks are listed beside it and not counted. Without splitting, esbuild
+// inlines a dynamic import of a bundled package into the one file: that size is shown too
+// ("1 file gz"), for apps bundled without code splitting; it has no budget.
+//
+// 1 KB = 1000 bytes. A budget is the issue's goal where the code meets it; where it does not
+// yet, the measured size (the larger of sources and dist/) rounded up to the next 0.5 KB, so CI
+// catches a regression while the gap to the goal stays visible in the "goal" column.
+import * as esbuild from 'esbuild';
+import { existsSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const KB = 1000;
+
+/** Budgets and goals, in bytes gzipped. `goal` is from issue 9; null where it sets none. */
+export const BUDGETS = {
+  'facade + code': { budget: 27.5 * KB, goal: 8 * KB },
+  'facade + code + xstate': { budget: 41 * KB, goal: 22 * KB },
+  grantflow: { budget: 28.5 * KB, goal: null },
+  'grantflow/machines': { budget: 26 * KB, goal: null },
+  'grantflow/providers': { budget: 10.5 * KB, goal: null },
+  'grantflow/testing': { budget: 12 * KB, goal: null },
+};
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Where each module comes from: the sources, or the built files of package.json "exports". */
+const SOURCES = {
+  src: { index: './src/index.ts', machines: './machines/index.ts', providers: './src/providers/index.ts', testing: './src/testing/index.ts' },
+  dist: { index: './dist/index.js', machines: './dist/machines.js', providers: './dist/providers.js', testing: './dist/testing.js' },
+};
+
+function entries(from) {
+  const m = SOURCES[from];
+  const facade = [
+    `export { createOAuthClient, memoryStorage } from '${m.index}';`,
+    `export { authorizationCodeMachine, provideServices } from '${m.machines}';`,
+    `export { poe } from '${m.providers}';`,
+  ].join('\n');
+  return [
+    { name: 'facade + code', contents: facade, includes: 'createOAuthClient, memoryStorage, authorizationCodeMachine, provideServices, poe', external: ['xstate'] },
+    { name: 'facade + code + xstate', contents: facade, includes: 'the same, with xstate bundled', external: [] },
+    // The public entries meant for browsers ("./storage/file" is Node-only, "./storage/redis" needs a redis client).
+    { name: 'grantflow', contents: `export * from '${m.index}';`, includes: 'every export of "."', external: ['xstate'] },
+    { name: 'grantflow/machines', contents: `export * from '${m.machines}';`, includes: 'every export of "./machines"', external: ['xstate'] },
+    { name: 'grantflow/providers', contents: `export * from '${m.providers}';`, includes: 'every export of "./providers"', external: ['xstate'] },
+    { name: 'grantflow/testing', contents: `export * from '${m.testing}';`, includes: 'every export of "./testing"', external: ['xstate'] },
+  ];
+}
+
+/** node_modules packages by name; grantflow's own files by directory (src/provider, machines, …). */
+function packageOf(path) {
+  if (path === '<stdin>') return null;
+  const at = path.lastIndexOf('node_modules/');
+  if (at >= 0) {
+    const parts = path.slice(at + 'node_modules/'.length).split('/');
+    return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+  }
+  const dir = dirname(relative(root, resolve(root, path)));
+  return dir === '.' ? path : dir.startsWith('dist') ? 'dist' : dir;
+}
+
+function addBytes(into, inputs) {
+  for (const [path, { bytesInOutput }] of Object.entries(inputs)) {
+    const name = packageOf(path);
+    if (name && bytesInOutput > 0) into[name] = (into[name] ?? 0) + bytesInOutput;
+  }
+  return into;
+}
+
+const sorted = (byPackage) => Object.fromEntries(Object.entries(byPackage).sort((a, b) => b[1] - a[1]));
+const gzip = (bytes) => gzipSync(bytes, { level: 9 }).length;
+
+function options(entry, splitting) {
+  return {
+    stdin: { contents: entry.contents, resolveDir: root, sourcefile: '<stdin>', loader: 'js' },
+    absWorkingDir: root,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    external: entry.external,
+    splitting,
+    outdir: 'bundle-budget.out', // never written: write is false
+    write: false,
+    metafile: true,
+    legalComments: 'none',
+    // dist/ imports its chunks bare (`import "./chunk-….js"`); with "sideEffects": false they are dropped, as intended.
+    logOverride: { 'ignored-bare-import': 'silent' },
+  };
+}
+
+async function measureEntry(from, entry) {
+  const split = await esbuild.build(options(entry, true));
+  const files = new Map(split.outputFiles.map((file) => [relative(root, file.path), file.contents]));
+  const outputs = split.metafile.outputs;
+  const js = Object.keys(outputs).filter((name) => name.endsWith('.js'));
+  const main = js.find((name) => outputs[name].entryPoint !== undefined);
+  // The entry chunk and what it imports statically, transitively: what a browser loads up front.
+  const initial = new Set();
+  const visit = (name) => {
+    if (initial.has(name)) return;
+    initial.add(name);
+    for (const imported of outputs[name].imports) if (imported.kind === 'import-statement' && !imported.external) visit(imported.path);
+  };
+  visit(main);
+  const chunk = (name) => ({ file: name, minified: files.get(name).length, gzip: gzip(files.get(name)), byPackage: sorted(addBytes({}, outputs[name].inputs)) });
+  const upFront = [...initial].map(chunk);
+  const lazy = js.filter((name) => !initial.has(name)).map(chunk);
+
+  const single = await esbuild.build(options(entry, false));
+  const one = single.outputFiles.find((file) => file.path.endsWith('.js')).contents;
+
+  const byPackage = {};
+  const modules = new Set();
+  for (const name of initial) {
+    addBytes(byPackage, outputs[name].inputs);
+    for (const [path, { bytesInOutput }] of Object.entries(outputs[name].inputs)) if (bytesInOutput > 0 && path !== '<stdin>') modules.add(path);
+  }
+  const limits = BUDGETS[entry.name];
+  const measured = {
+    name: entry.name,
+    from,
+    includes: entry.includes,
+    xstate: entry.external.includes('xstate') ? 'external' : 'bundled',
+    minified: upFront.reduce((sum, c) => sum + c.minified, 0),
+    gzip: upFront.reduce((sum, c) => sum + c.gzip, 0),
+    budget: limits.budget,
+    goal: limits.goal,
+    byPackage: sorted(byPackage),
+    chunks: upFront.length,
+    lazy,
+    singleFile: { minified: one.length, gzip: gzip(one) },
+    modules: [...modules].sort(),
+  };
+  measured.overBudget = measured.gzip > measured.budget;
+  measured.meetsGoal = measured.goal === null ? null : measured.gzip <= measured.goal;
+  return measured;
+}
+
+export async function measure(from = 'src', only = undefined) {
+  const results = [];
+  for (const entry of entries(from)) if (only === undefined || entry.name === only) results.push(await measureEntry(from, entry));
+  return results;
+}
+
+const kb = (bytes) => `${(bytes / KB).toFixed(1)} KB`;
+const pad = (text, width, right = false) => (right ? String(text).padStart(width) : String(text).padEnd(width));
+
+function print(from, results) {
+  if (from !== 'src') console.log('');
+  console.log(`Bundle sizes (esbuild ${esbuild.version}, minified ESM for the browser, from ${from === 'src' ? 'the sources' : 'dist/'}; 1 KB = 1000 B)`);
+  console.log('Counted: the entry chunk plus its static imports, each gzipped (level 9). Lazy chunks are not counted.\n');
+  const head = [pad('entry', 24), pad('xstate', 9), pad('minified', 10, true), pad('gzip', 9, true), pad('budget', 9, true), pad('goal', 8, true), pad('1 file gz', 11, true), '  status'];
+  console.log(head.join(' '));
+  for (const r of results) {
+    const status = r.overBudget ? `OVER BUDGET by ${r.gzip - r.budget} B` : r.meetsGoal === false ? `ok (goal: ${kb(r.gzip - r.goal)} to go)` : 'ok';
+    console.log([pad(r.name, 24), pad(r.xstate, 9), pad(r.minified, 10, true), pad(r.gzip, 9, true), pad(kb(r.budget), 9, true), pad(r.goal === null ? '-' : kb(r.goal), 8, true), pad(r.singleFile.gzip, 11, true), `  ${status}`].join(' '));
+  }
+  console.log('\nMinified bytes by package, up front (grantflow by directory, node_modules by package):');
+  for (const r of results) {
+    console.log(`  ${r.name}: ${Object.entries(r.byPackage).map(([name, bytes]) => `${name} ${bytes}`).join(', ')}`);
+    for (const c of r.lazy) console.log(`    lazy ${c.file.replace(/^bundle-budget\.out\//, '')}: ${c.minified} B minified, ${c.gzip} B gzip (${Object.keys(c.byPackage).join(', ')})`);
+  }
+}
+
+const invoked = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invoked) {
+  const args = process.argv.slice(2);
+  const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+  const sources = args.includes('--with-dist') ? ['src', 'dist'] : ['src'];
+  if (sources.includes('dist') && !existsSync(resolve(root, 'dist/index.js'))) {
+    console.error('bundle-budget: dist/ is missing: run `npm run build` first');
+    process.exit(1);
+  }
+  const results = [];
+  for (const from of sources) {
+    const measured = await measure(from, only);
+    if (!args.includes('--json')) print(from, measured);
+    results.push(...measured);
+  }
+  if (args.includes('--json')) console.log(JSON.stringify(results, null, 2));
+  const over = results.filter((r) => r.overBudget);
+  if (over.length > 0) {
+    console.error(`\nbundle-budget: over budget: ${over.map((r) => `${r.name} from ${r.from} (${r.gzip} B gzip > ${r.budget} B)`).join('; ')}`);
+    process.exit(1);
+  }
+}

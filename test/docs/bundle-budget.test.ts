@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+interface Chunk {
+  file: string;
+  byPackage: Record<string, number>;
+}
+interface Measured {
+  name: string;
+  gzip: number;
+  budget: number;
+  overBudget: boolean;
+  byPackage: Record<string, number>;
+  lazy: Chunk[];
+  modules: string[];
+}
+
+// One esbuild build of the facade entry from the sources (well under a second); the full table
+// with every entry and dist/ is `npm run bundle:budget` in CI.
+describe('bundle budget: the facade with the code grant (scripts/bundle-budget.mjs)', () => {
+  let facade: Measured;
+  beforeAll(() => {
+    const run = spawnSync(process.execPath, ['scripts/bundle-budget.mjs', '--json', '--only=facade + code'], { encoding: 'utf8' });
+    const results = JSON.parse(run.stdout) as Measured[];
+    expect(results).toHaveLength(1);
+    facade = results[0]!;
+  });
+
+  it('stays within its gzip budget', () => {
+    expect(facade.gzip).toBeLessThanOrEqual(facade.budget);
+    expect(facade.overBudget).toBe(false);
+  });
+
+  it('loads jose only when an assertion is signed: lazy chunks, nothing up front', () => {
+    expect(facade.byPackage).not.toHaveProperty('jose');
+    expect(facade.modules.filter((path) => path.includes('node_modules/jose/'))).toEqual([]);
+    expect(facade.lazy.length).toBeGreaterThan(0);
+    for (const chunk of facade.lazy) expect(Object.keys(chunk.byPackage)).toEqual(['jose']);
+  });
+
+  it('takes only the provider it imports (poe), not the other built-in ones', () => {
+    expect(facade.modules.filter((path) => path.startsWith('src/providers/'))).toEqual(['src/providers/poe.ts']);
+  });
+});
