@@ -1,4 +1,4 @@
-import { tokenRequestMachine, tokenRequestStates } from './token-request-states.js';
+import { tokenRequestMachine } from './token-request-states.js';
 
 /**
  * Client credentials with a shared secret (client_secret_post or client_secret_basic, as the
@@ -6,4 +6,4 @@ import { tokenRequestMachine, tokenRequestStates } from './token-request-states.
  * store → release. The token is cached until shortly before expiry; concurrent callers share
  * one request.
  */
-export const clientCredentialsMachine = tokenRequestMachine('clientCredentials', 'secret', tokenRequestStates('clientCredentials', 'requesting'));
+export const clientCredentialsMachine = tokenRequestMachine('clientCredentials', 'secret', 'requesting', {});

@@ -22,7 +22,9 @@ export const tokenSessionMachine = setup({
     events: {} as TokenSessionEvent,
     output: {} as GrantOutput,
   },
-  actors: defaults.actors,
+  // refreshSession is refreshTokenMachine (as in the defaults), named by its own type so that its
+  // input is checked and its output is a GrantOutput.
+  actors: { ...defaults.actors, refreshSession: refreshTokenMachine },
   guards: defaults.guards,
   delays: defaults.delays,
   actions: {
@@ -65,7 +67,7 @@ export const tokenSessionMachine = setup({
       invoke: {
         src: 'refreshSession',
         id: 'refreshSession',
-        input: ({ context }: { context: TokenSessionContext }) => ({
+        input: ({ context }) => ({
           provider: context.input.provider,
           client: context.input.client,
           ...(context.input.key === undefined ? {} : { key: context.input.key }),
@@ -73,9 +75,9 @@ export const tokenSessionMachine = setup({
           force: context.force,
         }),
         onDone: [
-          { guard: { type: 'isRefreshed', params: ({ event }) => ({ output: event.output as GrantOutput }) }, target: 'active', actions: { type: 'assignRefreshed', params: ({ event }) => ({ output: event.output as GrantOutput }) } },
-          { guard: { type: 'canRetry', params: ({ event }) => ({ output: event.output as GrantOutput }) }, target: 'waitingToRetry', actions: 'countAttempt' },
-          { target: 'failed', actions: { type: 'assignRefreshError', params: ({ event }) => ({ output: event.output as GrantOutput }) } },
+          { guard: { type: 'isRefreshed', params: ({ event }) => ({ output: event.output }) }, target: 'active', actions: { type: 'assignRefreshed', params: ({ event }) => ({ output: event.output }) } },
+          { guard: { type: 'canRetry', params: ({ event }) => ({ output: event.output }) }, target: 'waitingToRetry', actions: 'countAttempt' },
+          { target: 'failed', actions: { type: 'assignRefreshError', params: ({ event }) => ({ output: event.output }) } },
         ],
       },
     },
