@@ -29,7 +29,7 @@ const KB = 1000;
 
 /** Budgets and goals, in bytes gzipped. `goal` is from issue 9; null where it sets none. */
 export const BUDGETS = {
-  'facade + code': { budget: 27.5 * KB, goal: 8 * KB },
+  'facade + code': { budget: 28 * KB, goal: 8 * KB },
   'facade + code + xstate': { budget: 41 * KB, goal: 22 * KB },
   grantflow: { budget: 28.5 * KB, goal: null },
   'grantflow/machines': { budget: 26 * KB, goal: null },
