@@ -18,11 +18,11 @@ function canonicalJson(value: unknown): string {
  * itself always comes from the client, never from storage.
  */
 export function providerFingerprint(provider: Provider): string {
-  // Parsed providers are frozen: their fingerprint cannot change, so it is computed once.
+  // Once per provider object: provider data is configuration, never changed in place by grantflow.
   const known = fingerprints.get(provider);
   if (known !== undefined) return known;
   const fingerprint = fnv(canonicalJson(provider));
-  if (Object.isFrozen(provider)) fingerprints.set(provider, fingerprint);
+  fingerprints.set(provider, fingerprint);
   return fingerprint;
 }
 

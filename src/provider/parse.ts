@@ -7,7 +7,8 @@ import { ProviderSchema, type Provider, type ProviderInput } from './schema.js';
  * `invalid_provider` and the path of the bad field (`token.url`, `grants.client_credentials`).
  */
 export function parseProvider(input: unknown): Provider {
-  // A provider this function returned is parsed already, and frozen, so it cannot have changed since.
+  // A provider this function returned is parsed already: provider data is configuration, read and
+  // never changed by grantflow (to change it, make a new client with new data).
   if (typeof input === 'object' && input !== null && parsed.has(input)) return input as Provider;
   const result = z.safeParse(ProviderSchema, input);
   if (!result.success) {
@@ -19,20 +20,12 @@ export function parseProvider(input: unknown): Provider {
     });
   }
   checkConsistency(result.data);
-  parsed.add(deepFreeze(result.data));
+  parsed.add(result.data);
   return result.data;
 }
 
 /** Providers parsed here: every grant parses its input, and a client's flows all pass the same one. */
 const parsed = new WeakSet<object>();
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const item of Object.values(value)) deepFreeze(item);
-  }
-  return value;
-}
 
 /** Provider data checked at definition; built-in providers use it so a typo fails on import. */
 export function defineProvider(input: ProviderInput): Provider {
