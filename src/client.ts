@@ -8,7 +8,8 @@ import { createFlowId, PENDING_FLOW_GRACE_MS } from './grants/authorization-code
 import { claimPendingFlow } from './grants/claim.js';
 import { decodePendingFlow } from './grants/pending-flow.js';
 import { DEFAULT_REFRESH_WINDOW_MS } from './grants/refresh-token.js';
-import { pendingFlowKey } from './grants/storage-keys.js';
+import { requireRevocation, revokeTokenSet, type RevokeWhich } from './grants/revoke.js';
+import { pendingFlowKey, tokensKey } from './grants/storage-keys.js';
 import { readTokens, writeTokens } from './grants/token-store.js';
 import type { GrantOutput } from './grants/types.js';
 import { inspectionSettled, redactingInspector, type InspectionHandle, type Inspector } from './inspect/inspector.js';
@@ -66,6 +67,30 @@ export interface StartedAuthorization {
 /** The tokens, and the storage error when they could not be saved: a key shown once is never lost. */
 export type CompletedAuthorization = TokenSet & { storageError?: OAuthError };
 
+export interface RevokeOptions {
+  key?: string;
+  /** Which token to revoke. Default `refresh_token` (the access token when the set has no refresh token). */
+  token?: RevokeWhich;
+}
+
+export interface LogoutOptions {
+  key?: string;
+  /** Revoke before deleting. Default: true when the provider has a revocation endpoint. */
+  revoke?: boolean;
+}
+
+/** What logout did. It never throws: a failed revocation or delete is reported here. */
+export interface LogoutResult {
+  /** The server confirmed the revocation (RFC 7009). */
+  revoked: boolean;
+  /** Why the revocation failed; the set was deleted all the same. */
+  revocationError?: OAuthError;
+  /** The set is gone from the storage (and from memory). */
+  deleted: boolean;
+  /** Why the delete failed. */
+  storageError?: OAuthError;
+}
+
 export interface OAuthClient {
   readonly provider: Provider;
   startAuthorization(options?: StartAuthorizationOptions): Promise<StartedAuthorization>;
@@ -85,6 +110,10 @@ export interface OAuthClient {
    * expiry; concurrent callers share one request.
    */
   clientCredentials(options?: { scopes?: string[]; force?: boolean }): Promise<TokenSet>;
+  /** Revokes the stored set's tokens at the provider's revocation endpoint (RFC 7009); the set stays stored. */
+  revoke(options?: RevokeOptions): Promise<void>;
+  /** Revokes (see LogoutOptions.revoke), then deletes the stored set, even when the revocation failed. */
+  logout(options?: LogoutOptions): Promise<LogoutResult>;
   /**
    * Resolves once the inspector has been handed every message so far (@statelyai/inspect sends
    * on idle callbacks). A single-page app awaits it before it navigates to the provider, or the
@@ -267,6 +296,40 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     });
   }
 
+  /** Revokes the newest set of `key` (after any refresh under way); false when none is stored. */
+  async function revokeKey(key: string | undefined, token?: RevokeWhich): Promise<boolean> {
+    requireRevocation(provider);
+    await Promise.allSettled(inflight.values());
+    const tokens = unsaved.get(key ?? 'default') ?? (await readTokens(services, location(key)));
+    if (tokens) await revokeTokenSet(services, secrets, { provider, client, tokens, token });
+    return tokens !== undefined;
+  }
+
+  async function revoke(options: RevokeOptions = {}): Promise<void> {
+    if (!(await revokeKey(options.key, options.token))) {
+      throw new OAuthError('reauthorization_required', 'no tokens are stored for this key: nothing to revoke', { field: 'key' });
+    }
+  }
+
+  async function logout(options: LogoutOptions = {}): Promise<LogoutResult> {
+    const result: LogoutResult = { revoked: false, deleted: false };
+    if (options.revoke ?? provider.revocation !== undefined) {
+      try {
+        result.revoked = await revokeKey(options.key);
+      } catch (error) {
+        result.revocationError = toOAuthError(error);
+      }
+    }
+    unsaved.delete(options.key ?? 'default');
+    try {
+      await services.storage.delete(tokensKey(provider.id, client.clientId, options.key));
+      result.deleted = true;
+    } catch (error) {
+      result.storageError = new OAuthError('storage_error', `could not delete the stored tokens: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    return result;
+  }
+
   return {
     provider,
     startAuthorization,
@@ -275,6 +338,8 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     getAccessToken,
     refresh,
     clientCredentials,
+    revoke,
+    logout,
     flushInspection: inspectionSettled,
   };
 }

@@ -1,12 +1,13 @@
 /** grantflow: OAuth 2 client grants as explicit XState v5 state machines. Runs in browsers, Deno, Bun, Workers and Node. */
 export { createOAuthClient } from './client.js';
-export type { OAuthClient, OAuthClientOptions, StartAuthorizationOptions, StartedAuthorization, CompletedAuthorization } from './client.js';
+export type { OAuthClient, OAuthClientOptions, StartAuthorizationOptions, StartedAuthorization, CompletedAuthorization, RevokeOptions, LogoutOptions, LogoutResult } from './client.js';
+export type { TokenTypeHint, RevokeWhich } from './grants/revoke.js';
 export { OAuthError, isOAuthError, GRANTFLOW_ERROR_CODES, RFC6749_ERROR_CODES } from './errors.js';
 export type { OAuthErrorCode, GrantflowErrorCode, Rfc6749ErrorCode, SerializedOAuthError, OAuthErrorOptions } from './errors.js';
 export type { TokenSet } from './tokens.js';
 export type { ClientConfig, ClientSecrets } from './secrets.js';
 export { ProviderSchema } from './provider/schema.js';
-export type { Provider, ProviderInput, ClientAuthMethod, PkceMethod, GrantType, ScopeRules } from './provider/schema.js';
+export type { Provider, ProviderInput, ClientAuthMethod, PkceMethod, GrantType, ScopeRules, RevocationEndpoint } from './provider/schema.js';
 export { defineProvider, parseProvider } from './provider/parse.js';
 export { buildAuthorizationUrl } from './provider/authorization-url.js';
 export { buildTokenRequest, type TokenRequest } from './provider/token-request.js';

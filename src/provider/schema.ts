@@ -78,6 +78,14 @@ export const TokenEndpointSchema = z.strictObject({
   refreshTokensReusable: z._default(z.boolean(), false),
 });
 
+/** RFC 7009 token revocation. The request is always a form (RFC 7009 §2.1), so `body` has one value. */
+export const RevocationEndpointSchema = z.strictObject({
+  url: Url,
+  body: z._default(z.enum(['form']), 'form'),
+  /** Client authentication methods the revocation endpoint accepts; absent: the token endpoint's `authMethods`. */
+  authMethods: z.optional(z.array(ClientAuthMethodSchema).check(z.minLength(1))),
+});
+
 export const UserAgentRuleSchema = z.strictObject({
   required: z.boolean(),
   /** The documented shape, placeholders in braces: `OAuth {clientId}/{version} (contact: {contact})`. */
@@ -100,6 +108,8 @@ export const ProviderSchema = z.strictObject({
   issuer: z.optional(Url),
   authorization: z.optional(AuthorizationEndpointSchema),
   token: TokenEndpointSchema,
+  /** Where tokens are revoked (RFC 7009); absent when the provider has no revocation endpoint. */
+  revocation: z.optional(RevocationEndpointSchema),
   /** Static headers sent with every token request. */
   headers: z._default(z.record(z.string().check(z.regex(/^[A-Za-z0-9-]+$/)), z.string()), {}),
   userAgent: z.optional(UserAgentRuleSchema),
@@ -117,3 +127,4 @@ export type ClientAuthMethod = z.output<typeof ClientAuthMethodSchema>;
 export type PkceMethod = z.output<typeof PkceMethodSchema>;
 export type GrantType = z.output<typeof GrantTypeSchema>;
 export type ScopeRules = z.output<typeof ScopeRulesSchema>;
+export type RevocationEndpoint = z.output<typeof RevocationEndpointSchema>;

@@ -6,6 +6,8 @@ export interface GenericOAuth2Options {
   name?: string;
   authorizationEndpoint?: string;
   tokenEndpoint: string;
+  /** RFC 7009 revocation endpoint; enables `revoke` and revoking `logout` on the client. */
+  revocationEndpoint?: string;
   /** Enables the RFC 9207 `iss` check on callbacks. */
   issuer?: string;
   authMethods?: ClientAuthMethod[];
@@ -40,6 +42,7 @@ export function genericOAuth2(options: GenericOAuth2Options): Provider {
       ...(options.authMethods === undefined ? {} : { authMethods: options.authMethods }),
       response: { keep: options.keep ?? ['id_token'] },
     },
+    ...(options.revocationEndpoint === undefined ? {} : { revocation: { url: options.revocationEndpoint } }),
     headers: options.headers ?? {},
     grants: {
       ...(options.authorizationEndpoint === undefined ? {} : { authorization_code: scopeRules }),
