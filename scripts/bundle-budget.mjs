@@ -29,9 +29,9 @@ const KB = 1000;
 
 /** Budgets and goals, in bytes gzipped. `goal` is from issue 9; null where it sets none. */
 export const BUDGETS = {
-  'facade + code': { budget: 28 * KB, goal: 8 * KB },
-  'facade + code + xstate': { budget: 41 * KB, goal: 22 * KB },
-  grantflow: { budget: 28.5 * KB, goal: null },
+  'facade + code': { budget: 28.5 * KB, goal: 8 * KB },
+  'facade + code + xstate': { budget: 41.5 * KB, goal: 22 * KB },
+  grantflow: { budget: 29 * KB, goal: null },
   'grantflow/machines': { budget: 26 * KB, goal: null },
   'grantflow/providers': { budget: 10.5 * KB, goal: null },
   'grantflow/testing': { budget: 12 * KB, goal: null },
