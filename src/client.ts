@@ -7,7 +7,7 @@ import { OAuthError, toOAuthError } from './errors.js';
 import { createFlowId, PENDING_FLOW_GRACE_MS } from './grants/authorization-code.js';
 import { claimPendingFlow } from './grants/claim.js';
 import { decodePendingFlow } from './grants/pending-flow.js';
-import { DEFAULT_REFRESH_WINDOW_MS } from './grants/refresh-token.js';
+import { DEFAULT_REFRESH_WINDOW_MS, isFreshAt } from './grants/refresh-window.js';
 import { requireRevocation, revokeTokenSet, type RevokeWhich } from './grants/revoke.js';
 import { pendingFlowKey, tokensKey } from './grants/storage-keys.js';
 import { readTokens, writeTokens } from './grants/token-store.js';
@@ -45,7 +45,7 @@ export interface OAuthClientOptions extends ServiceOptions {
   inspect?: Inspector;
   /** Show secrets to the inspector unredacted: local debugging only. */
   revealSecrets?: boolean;
-  /** getAccessToken refreshes a token this close to its expiry. Default 60 000 ms. */
+  /** getAccessToken refreshes a token this close to its expiry, at most a quarter of its lifetime. Default 60 000 ms. */
   refreshWindowMs?: number;
 }
 
@@ -269,12 +269,12 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
   async function getAccessToken(options: { key?: string } = {}): Promise<TokenSet> {
     const kept = await storeUnsaved(options.key);
     if (kept) {
-      if (kept.expiresAt === undefined || kept.expiresAt - services.clock.now() > refreshWindowMs) return kept;
+      if (isFreshAt(kept, services.clock.now(), refreshWindowMs)) return kept;
       throw stillUnsaved();
     }
     const stored = await readTokens(services, location(options.key));
     if (!stored) throw new OAuthError('reauthorization_required', 'no tokens are stored for this key: authorize first', { field: 'key' });
-    if (stored.expiresAt === undefined || stored.expiresAt - services.clock.now() > refreshWindowMs) return stored;
+    if (isFreshAt(stored, services.clock.now(), refreshWindowMs)) return stored;
     return runRefresh(options.key, false);
   }
 

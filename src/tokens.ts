@@ -14,6 +14,11 @@ export interface TokenSet {
   tokenType: string;
   /** Epoch milliseconds; absent when the credential does not expire. */
   expiresAt?: number;
+  /**
+   * Epoch milliseconds when the token endpoint answered, set beside `expiresAt`: the two give the
+   * token's lifetime, which sizes its refresh window (a 10 s token is not refreshed on every call).
+   */
+  issuedAt?: number;
   refreshToken?: string;
   scopes?: string[];
   /** The response fields the provider's data says to keep (EUrouter's `user_id`). */
@@ -36,6 +41,7 @@ function redactedView(tokens: TokenSet): Record<string, unknown> {
     accessToken: REDACTED,
     tokenType: tokens.tokenType,
     ...(tokens.expiresAt === undefined ? {} : { expiresAt: tokens.expiresAt }),
+    ...(tokens.issuedAt === undefined ? {} : { issuedAt: tokens.issuedAt }),
     ...(secret.refreshToken === undefined ? {} : { refreshToken: REDACTED }),
     ...(tokens.scopes === undefined ? {} : { scopes: tokens.scopes }),
     extra: Object.fromEntries(Object.keys(secret.extra).map((key) => [key, REDACTED])),
@@ -60,6 +66,7 @@ export function sealTokenSet(tokens: TokenSet): TokenSet {
   const sealed = Object.create(sealedPrototype) as Record<string, unknown>;
   sealed.tokenType = tokens.tokenType;
   if (tokens.expiresAt !== undefined) sealed.expiresAt = tokens.expiresAt;
+  if (tokens.issuedAt !== undefined) sealed.issuedAt = tokens.issuedAt;
   if (tokens.scopes !== undefined) sealed.scopes = Object.freeze([...tokens.scopes]);
   hidden.set(sealed, { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, extra: Object.freeze({ ...tokens.extra }) });
   return Object.freeze(sealed) as unknown as TokenSet;
@@ -69,6 +76,7 @@ export function sealTokenSet(tokens: TokenSet): TokenSet {
 export function plainTokenSet(tokens: TokenSet): TokenSet {
   const plain: TokenSet = { accessToken: tokens.accessToken, tokenType: tokens.tokenType, extra: { ...tokens.extra } };
   if (tokens.expiresAt !== undefined) plain.expiresAt = tokens.expiresAt;
+  if (tokens.issuedAt !== undefined) plain.issuedAt = tokens.issuedAt;
   if (tokens.refreshToken !== undefined) plain.refreshToken = tokens.refreshToken;
   if (tokens.scopes !== undefined) plain.scopes = [...tokens.scopes];
   return plain;

@@ -12,7 +12,7 @@ import { revealSecret, Secret } from '../secret.js';
 import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { acquireLock, holdLease, releaseHeldLock, type LockAttempt } from './lock.js';
 import { prepareGrant } from './prepare.js';
-import { DEFAULT_REFRESH_WINDOW_MS } from './refresh-token.js';
+import { isFreshAt } from './refresh-window.js';
 import { backoffDelay, canRetry } from './retry.js';
 import { readTokens, writeTokens, type TokenLocation } from './token-store.js';
 import type { ClientCredentialsInput } from './types.js';
@@ -75,8 +75,7 @@ export function prepareClientCredentials(input: ClientCredentialsInput, secrets:
 
 export function isCachedFresh(services: Services, context: ClientCredentialsContext, tokens: TokenSet | undefined): boolean {
   if (!tokens || context.input.force) return false;
-  if (tokens.expiresAt === undefined) return true;
-  return tokens.expiresAt - services.clock.now() > (context.input.refreshWindowMs ?? DEFAULT_REFRESH_WINDOW_MS);
+  return isFreshAt(tokens, services.clock.now(), context.input.refreshWindowMs);
 }
 
 export function assertionAudience(provider: Provider): string {

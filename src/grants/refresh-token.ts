@@ -9,6 +9,7 @@ import type { Services } from '../services/types.js';
 import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { prepareGrant } from './prepare.js';
 import { backoffDelay, canRetry, isSafeToRepeat, notRepeated } from './retry.js';
+import { isFreshAt } from './refresh-window.js';
 import { acquireLock, holdLease, keepLeaseUntil, releaseHeldLock, type LockAttempt } from './lock.js';
 import { deleteRefusedTokens, readTokens, writeTokens, type TokenLocation } from './token-store.js';
 import type { RefreshTokenInput } from './types.js';
@@ -29,8 +30,7 @@ export interface RefreshTokenContext {
   error?: OAuthError;
 }
 
-/** 60 s before expiry a token counts as expired: it is refreshed before it fails a request. */
-export const DEFAULT_REFRESH_WINDOW_MS = 60_000;
+export { DEFAULT_REFRESH_WINDOW_MS } from './refresh-window.js';
 
 const location = (context: RefreshTokenContext): TokenLocation => ({
   providerId: context.provider!.id,
@@ -49,8 +49,7 @@ export async function loadTokens(services: Services, context: RefreshTokenContex
 /** Whether the stored set may be returned as it is (not forced, and outside the refresh window). */
 export function isFresh(services: Services, context: RefreshTokenContext, tokens: TokenSet): boolean {
   if (context.input.force) return false;
-  if (tokens.expiresAt === undefined) return true;
-  return tokens.expiresAt - services.clock.now() > (context.input.refreshWindowMs ?? DEFAULT_REFRESH_WINDOW_MS);
+  return isFreshAt(tokens, services.clock.now(), context.input.refreshWindowMs);
 }
 
 export interface RefreshRequestInput {

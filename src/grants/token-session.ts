@@ -4,7 +4,7 @@ import type { ClientSecrets } from '../secrets.js';
 import type { Services } from '../services/types.js';
 import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { prepareGrant } from './prepare.js';
-import { DEFAULT_REFRESH_WINDOW_MS } from './refresh-token.js';
+import { refreshWindowOf } from './refresh-window.js';
 import { backoffDelay, canRetry } from './retry.js';
 import { readTokens } from './token-store.js';
 import type { GrantOutput, TokenSessionInput } from './types.js';
@@ -22,7 +22,7 @@ export interface TokenSessionContext {
 /** setTimeout's largest delay (about 24.8 days): a longer wait re-arms itself. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-const windowOf = (context: TokenSessionContext) => context.input.refreshWindowMs ?? DEFAULT_REFRESH_WINDOW_MS;
+const windowOf = (context: TokenSessionContext) => refreshWindowOf(context.tokens!, context.input.refreshWindowMs);
 
 /** When the session should refresh: the refresh window before expiry (never, for a credential that does not expire). */
 export function refreshDelay(services: Services, context: TokenSessionContext): number {

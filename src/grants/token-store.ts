@@ -16,6 +16,7 @@ const StoredTokenSetSchema = z.object({
   accessToken: z.string().check(z.minLength(1)),
   tokenType: z.string(),
   expiresAt: z.optional(z.number().check(z.refine(Number.isFinite))),
+  issuedAt: z.optional(z.number().check(z.refine(Number.isFinite))),
   refreshToken: z.optional(z.string().check(z.minLength(1))),
   scopes: z.optional(z.array(z.string())),
   extra: z.record(z.string(), z.unknown()),

@@ -37,6 +37,7 @@ export function processTokenResponse(provider: Provider, response: RawResponse, 
     const expiresAt = Math.round(now + seconds * 1000);
     if (!Number.isSafeInteger(expiresAt)) throw invalidResponse(response, expiresIn, 'gives an expiry time out of range');
     tokens.expiresAt = expiresAt;
+    tokens.issuedAt = Math.round(now);
   }
   if (body.refresh_token !== undefined) {
     if (typeof body.refresh_token !== 'string' || body.refresh_token.length === 0) {

@@ -23,10 +23,10 @@ function error(fn: () => unknown): OAuthError {
 describe('processTokenResponse: normalisation', () => {
   it('standard access_token, expires_in, refresh_token, scope; id_token kept in extra for the generic provider', () => {
     const tokens = processTokenResponse(generic, respond(200, { access_token: 'at', token_type: 'Bearer', expires_in: 60, refresh_token: 'rt', scope: 'a b', id_token: 'idt', other: 1 }), NOW);
-    expect(tokens).toEqual({ accessToken: 'at', tokenType: 'Bearer', expiresAt: NOW + 60_000, refreshToken: 'rt', scopes: ['a', 'b'], extra: { id_token: 'idt' } });
+    expect(tokens).toEqual({ accessToken: 'at', tokenType: 'Bearer', expiresAt: NOW + 60_000, issuedAt: NOW, refreshToken: 'rt', scopes: ['a', 'b'], extra: { id_token: 'idt' } });
   });
   it('Poe: api_key with a lifetime, and with null (never expires)', () => {
-    expect(processTokenResponse(poe, respond(200, { api_key: 'k', api_key_expires_in: 3600 }), NOW)).toEqual({ accessToken: 'k', tokenType: 'Bearer', expiresAt: NOW + 3_600_000, extra: {} });
+    expect(processTokenResponse(poe, respond(200, { api_key: 'k', api_key_expires_in: 3600 }), NOW)).toEqual({ accessToken: 'k', tokenType: 'Bearer', expiresAt: NOW + 3_600_000, issuedAt: NOW, extra: {} });
     expect(processTokenResponse(poe, respond(200, { api_key: 'k', api_key_expires_in: null }), NOW)).toEqual({ accessToken: 'k', tokenType: 'Bearer', extra: {} });
   });
   it('OpenRouter key; EUrouter key + user_id', () => {
