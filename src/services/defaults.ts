@@ -21,7 +21,25 @@ export interface ProvidedServices extends ServiceOptions {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-export const cryptoRandom: Random = (bytes) => crypto.getRandomValues(new Uint8Array(bytes));
+/**
+ * The platform's CSPRNG (WebCrypto getRandomValues), drawn from a 4 KB pool: one call to the
+ * platform per 4 KB instead of one per value (it was 3% of a code flow's CPU on Node). Every byte
+ * is handed out once and zeroed in the pool as it goes; large requests bypass the pool.
+ */
+const POOL_SIZE = 4096;
+let pool = new Uint8Array(0);
+let offset = 0;
+export const cryptoRandom: Random = (bytes) => {
+  if (bytes > POOL_SIZE / 4) return crypto.getRandomValues(new Uint8Array(bytes));
+  if (offset + bytes > pool.length) {
+    pool = crypto.getRandomValues(new Uint8Array(POOL_SIZE));
+    offset = 0;
+  }
+  const out = pool.slice(offset, offset + bytes);
+  pool.fill(0, offset, offset + bytes);
+  offset += bytes;
+  return out;
+};
 
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 250, maxDelayMs: 30_000 };
 

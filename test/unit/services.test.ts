@@ -392,3 +392,21 @@ describe('sendRequest over a real socket', () => {
     expect(elapsed).toBeLessThan(1000);
   });
 });
+
+describe('cryptoRandom', () => {
+  it('hands out fresh bytes of the length asked, never the same twice, across pool refills and large requests', async () => {
+    const { cryptoRandom } = await import('../../src/services/defaults.js');
+    const seen = new Set<string>();
+    for (let i = 0; i < 2_000; i++) {
+      const size = [8, 16, 32, 2_000][i % 4]!;
+      const bytes = cryptoRandom(size);
+      expect(bytes).toBeInstanceOf(Uint8Array);
+      expect(bytes.length).toBe(size);
+      const hex = Buffer.from(bytes).toString('hex');
+      expect(seen.has(hex)).toBe(false);
+      seen.add(hex);
+    }
+    // Not all zero (the pool is zeroed behind what it hands out, never before).
+    expect(cryptoRandom(32).some((b) => b !== 0)).toBe(true);
+  });
+});
