@@ -81,3 +81,12 @@ export function plainTokenSet(tokens: TokenSet): TokenSet {
   if (tokens.scopes !== undefined) plain.scopes = [...tokens.scopes];
   return plain;
 }
+
+/**
+ * RFC 6749 §5.1: a response that omits `scope` was granted the scope requested. Returns the set
+ * with the requested scopes filled in (nothing requested: left as it is).
+ */
+export function withRequestedScopes(tokens: TokenSet, requested: readonly string[]): TokenSet {
+  if (tokens.scopes !== undefined || requested.length === 0) return tokens;
+  return { ...plainTokenSet(tokens), scopes: [...requested] };
+}

@@ -12,7 +12,7 @@ import type { ClientSecrets } from '../secrets.js';
 import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
 import { isSecret, revealSecret, Secret } from '../secret.js';
-import { sealTokenSet, type TokenSet } from '../tokens.js';
+import { sealTokenSet, withRequestedScopes, type TokenSet } from '../tokens.js';
 import { encodePendingFlow } from './pending-flow.js';
 import { prepareGrant, secretsFor } from './prepare.js';
 import { backoffDelay, canRetry, isSafeToRepeat, notRepeated } from './retry.js';
@@ -158,7 +158,8 @@ export async function exchangeCode(services: Services, secrets: ClientSecrets, i
     },
   });
   const response = await sendRequest(services, request, signal);
-  return sealTokenSet(processTokenResponse(provider, response, services.clock.now()));
+  const requested = provider.authorization!.sendsScope ? flow.scopes : [];
+  return sealTokenSet(withRequestedScopes(processTokenResponse(provider, response, services.clock.now()), requested));
 }
 
 export interface StoreTokensInput {

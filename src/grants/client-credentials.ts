@@ -9,8 +9,9 @@ import type { ClientSecrets } from '../secrets.js';
 import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
 import { revealSecret, Secret } from '../secret.js';
-import { sealTokenSet, type TokenSet } from '../tokens.js';
+import { sealTokenSet, withRequestedScopes, type TokenSet } from '../tokens.js';
 import { acquireLock, holdLease, releaseHeldLock, type LockAttempt } from './lock.js';
+import type { UserAgentOptions } from '../provider/user-agent.js';
 import { prepareGrant } from './prepare.js';
 import { isFreshAt } from './refresh-window.js';
 import { backoffDelay, canRetry } from './retry.js';
@@ -89,12 +90,13 @@ export async function requestToken(services: Services, secrets: ClientSecrets, c
     provider,
     client: context.input.client,
     secrets,
+    userAgentHeader: services.userAgentHeader,
     auth: context.auth!,
     grantType: 'client_credentials',
     params: { scope: context.scopes!.length > 0 ? context.scopes!.join(' ') : undefined },
     ...(context.assertion === undefined ? {} : { assertion: revealSecret(context.assertion) }),
   });
-  return sealTokenSet(processTokenResponse(provider, await sendRequest(services, request, signal), services.clock.now()));
+  return sealTokenSet(withRequestedScopes(processTokenResponse(provider, await sendRequest(services, request, signal), services.clock.now()), context.scopes!));
 }
 
 /** The named implementations shared by clientCredentialsMachine and clientAssertionMachine. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createOAuthClient, memoryStorage, OAuthError } from '../../src/index.js';
-import { pathOfExile, poems } from '../../src/providers/index.js';
+import { genericOAuth2, pathOfExile, poems } from '../../src/providers/index.js';
 import { fakePathOfExile } from '../../src/testing/index.js';
 
 const userAgent = 'OAuth poe-server/1.0.0 (contact: dev@example.com)';
@@ -75,5 +75,24 @@ describe('client credentials (Path of Exile fake: service scopes, client_secret_
     const error = await client.clientCredentials().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OAuthError);
     expect(error).toMatchObject({ code: 'invalid_configuration', field: 'provider.grants.client_credentials' });
+  });
+});
+
+describe('a token response without scope was granted the scope requested (RFC 6749 §5.1)', () => {
+  const provider = genericOAuth2({ id: 'as', authorizationEndpoint: 'https://as.example/authorize', tokenEndpoint: 'https://as.example/token' });
+  const noScope = (async () => Response.json({ access_token: 'at', token_type: 'Bearer', expires_in: 3600 })) as typeof fetch;
+
+  it('client credentials: the requested scopes; none requested, none said', async () => {
+    const client = createOAuthClient({ provider, clientId: 'svc', clientSecret: 's', http: noScope, storage: memoryStorage() });
+    expect((await client.clientCredentials({ scopes: ['read', 'write'] })).scopes).toEqual(['read', 'write']);
+    expect((await client.clientCredentials()).scopes).toBeUndefined();
+  });
+
+  it('the code grant: the scopes sent in the authorization request', async () => {
+    const client = createOAuthClient({ provider, clientId: 'app', redirectUri: 'https://app.example/cb', http: noScope, storage: memoryStorage() });
+    const { url, state } = await client.startAuthorization({ scopes: ['openid', 'profile'] });
+    expect(new URL(url).searchParams.get('scope')).toBe('openid profile');
+    const tokens = await client.completeAuthorization(`https://app.example/cb?code=c&state=${state}`);
+    expect(tokens.scopes).toEqual(['openid', 'profile']);
   });
 });

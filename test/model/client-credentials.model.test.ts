@@ -82,7 +82,7 @@ function suite(name: string, machine: AnyStateMachine, secrets: { clientSecret?:
 
     if (has('xstate.done.actor.loadCachedToken', (o) => o.output === fresh)) await inner.set(at, JSON.stringify({ ...fresh, expiresAt: Date.now() + 3_600_000 }));
     if (has('xstate.done.actor.loadCachedToken', (o) => o.output === stale)) await inner.set(at, JSON.stringify({ ...stale, expiresAt: Date.now() - 1 }));
-    if (has('xstate.done.actor.acquireLock', (o) => (o.output as { acquired: boolean }).acquired === false)) await inner.setIfAbsent!(lock, 'other', 30);
+    if (has('xstate.done.actor.acquireLock', (o) => (o.output as { acquired: boolean }).acquired === false)) await inner.setIfAbsent!(lock, 'other', 120);
     const script = outcomes.flatMap((o): Response[] => {
       if (o.type === 'xstate.done.actor.requestToken') return [Response.json({ access_token: 'new', token_type: 'Bearer', expires_in: 3600 })];
       if (o.type === 'xstate.error.actor.requestToken') return [Response.json({ error: o.error!.code }, { status: o.error!.status! })];

@@ -73,8 +73,8 @@ async function replay(path: (typeof paths)[number]) {
 
   if (has('xstate.done.actor.loadTokens', (o) => o.output === fresh)) await inner.set(at, JSON.stringify({ ...fresh, expiresAt: Date.now() + 3_600_000 }));
   if (has('xstate.done.actor.loadTokens', (o) => o.output === stale)) await inner.set(at, JSON.stringify({ ...stale, expiresAt: Date.now() - 1 }));
-  // Another holder has the lock for a moment: the actor waits, then takes it.
-  if (has('xstate.done.actor.acquireLock', (o) => (o.output as { acquired: boolean }).acquired === false)) await inner.setIfAbsent!(lock, 'other', 30);
+  // Another holder has the lock for a moment (long enough to be seen on a busy machine): the actor waits, then takes it.
+  if (has('xstate.done.actor.acquireLock', (o) => (o.output as { acquired: boolean }).acquired === false)) await inner.setIfAbsent!(lock, 'other', 120);
   const script = outcomes.flatMap((o): Response[] => {
     if (o.type === 'xstate.done.actor.refreshTokens') return [Response.json({ access_token: 'renewed', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt2' })];
     if (o.type === 'xstate.error.actor.refreshTokens') return [Response.json({ error: o.error!.code }, { status: o.error!.status! })];
