@@ -1,3 +1,4 @@
+import type { CryptoKeyLike, JsonWebKeyLike } from './crypto/web-types.js';
 /**
  * Secrets are never machine input (a persisted snapshot must not hold them): they are injected
  * with the services, and only the grant that needs one is given it.
@@ -5,7 +6,7 @@
 export interface ClientSecrets {
   clientSecret?: string;
   /** PKCS#8 PEM, a JWK, or a CryptoKey (private_key_jwt). */
-  privateKey?: string | JsonWebKey | CryptoKey;
+  privateKey?: string | JsonWebKeyLike | CryptoKeyLike;
   /** `kid` header of signed client assertions. */
   keyId?: string;
   /** A gateway API key, sent where the provider's `apiKey` rule says (POEMS). */

@@ -1,5 +1,6 @@
 import type { JWK } from 'jose';
 import { OAuthError } from '../errors.js';
+import type { CryptoKeyLike, JsonWebKeyLike } from './web-types.js';
 import type { Random } from '../services/types.js';
 import { base64url } from './base64url.js';
 
@@ -9,7 +10,7 @@ export const MIN_RSA_BITS = 2048;
 export const ASSERTION_LIFETIME_S = 60;
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-export type PrivateKeyInput = string | JsonWebKey | CryptoKey;
+export type PrivateKeyInput = string | JsonWebKeyLike | CryptoKeyLike;
 
 const invalid = (message: string, cause?: unknown) =>
   new OAuthError('invalid_configuration', `secrets.privateKey ${message}`, { field: 'secrets.privateKey', ...(cause === undefined ? {} : { cause }) });
@@ -18,7 +19,7 @@ function isCryptoKey(value: unknown): value is CryptoKey {
   return typeof value === 'object' && value !== null && 'algorithm' in value && 'type' in value && 'usages' in value;
 }
 
-function rsaBitsOfJwk(jwk: JsonWebKey): number {
+function rsaBitsOfJwk(jwk: JsonWebKeyLike): number {
   return jwk.n ? Math.floor((jwk.n.length * 6) / 8) * 8 : 0;
 }
 
@@ -26,7 +27,9 @@ function rsaBitsOfJwk(jwk: JsonWebKey): number {
  * Imports the client's RS256 signing key from a PKCS#8 PEM, a private JWK or a CryptoKey, and
  * checks that it can sign: private, RSA, at least 2048 bits. Each problem says what it is.
  */
-export async function importSigningKey(key: PrivateKeyInput): Promise<CryptoKey> {
+export async function importSigningKey(input: PrivateKeyInput): Promise<CryptoKey> {
+  // The public types are shapes (no DOM lib needed); at run time these are WebCrypto's own.
+  const key = input as string | JsonWebKey | CryptoKey;
   if (isCryptoKey(key)) {
     const algorithm = key.algorithm as RsaHashedKeyAlgorithm;
     if (key.type !== 'private') throw invalid('is a public key: give the private key');

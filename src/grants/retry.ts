@@ -46,6 +46,7 @@ export function notRepeated(error: OAuthError, why: string): OAuthError {
     ...(error.description === undefined ? {} : { description: error.description }),
     ...(error.field === undefined ? {} : { field: error.field }),
     ...(error.requestSent === undefined ? {} : { requestSent: error.requestSent }),
+    ...(error.serverCode === undefined ? {} : { serverCode: error.serverCode }),
     retryable: false,
     cause: error,
   });

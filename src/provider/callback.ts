@@ -119,6 +119,7 @@ export function checkCallback(callback: unknown, expected: CallbackExpectation):
     throw new OAuthError(error, `authorization failed: ${error}${description ? `: ${description}` : ''}`, {
       ...(description === undefined ? {} : { description }),
       field: 'callback.error',
+      serverCode: error,
     });
   }
   const issuer = expected.provider.issuer;

@@ -110,6 +110,7 @@ export function tokenErrorFrom(provider: Provider, response: RawResponse, now: n
       ...extra,
       ...(description === undefined ? {} : { description }),
       retryable: transient || provider.token.retryableErrors.includes(body.error),
+      serverCode: body.error,
       cause: body,
     });
   }

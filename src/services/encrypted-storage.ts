@@ -1,3 +1,4 @@
+import type { CryptoKeyLike } from '../crypto/web-types.js';
 import { OAuthError } from '../errors.js';
 import { base64url } from '../crypto/base64url.js';
 import type { Storage } from './types.js';
@@ -9,8 +10,8 @@ function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 }
 
-async function importKey(key: CryptoKey | Uint8Array): Promise<CryptoKey> {
-  if (!(key instanceof Uint8Array)) return key;
+async function importKey(key: CryptoKeyLike | Uint8Array): Promise<CryptoKey> {
+  if (!(key instanceof Uint8Array)) return key as CryptoKey; // the public type is a shape; at run time, WebCrypto's
   return crypto.subtle.importKey('raw', new Uint8Array(key), 'AES-GCM', false, ['encrypt', 'decrypt']);
 }
 
@@ -20,7 +21,7 @@ async function importKey(key: CryptoKey | Uint8Array): Promise<CryptoKey> {
  * another key. Lock values are sealed too; deleteIfEquals opens the stored value to compare it,
  * then deletes that exact sealed value, so only the holder releases the lock.
  */
-export function encryptedStorage(inner: Storage, key: CryptoKey | Uint8Array): Storage {
+export function encryptedStorage(inner: Storage, key: CryptoKeyLike | Uint8Array): Storage {
   if (key instanceof Uint8Array && key.length !== 32) {
     throw new OAuthError('invalid_configuration', 'the encryption key must be 32 bytes (AES-256-GCM)', { field: 'key' });
   }

@@ -1,3 +1,4 @@
+import type { JsonWebKeyLike } from '../crypto/web-types.js';
 /**
  * Shared parts of the fake providers: request parsing, a store of single-use expiring codes,
  * PKCE verification, JSON answers and one-off injected failures. Each provider's own rules live
@@ -15,7 +16,7 @@ export interface FakeClient {
   redirectUris: string[];
   clientSecret?: string;
   /** Public key for RS256 client assertions (private_key_jwt). */
-  publicKeyJwk?: JsonWebKey;
+  publicKeyJwk?: JsonWebKeyLike;
 }
 
 export interface FakeOptions {

@@ -104,11 +104,12 @@ describe('checkCallback: duplicated parameters (RFC 6749 §3.1)', () => {
 });
 
 describe('checkCallback: error and error_description values', () => {
-  it('a valid error is the OAuthError code, up to 256 characters', () => {
-    expect(fail('https://app/cb?state=S1&error=temporarily_unavailable').code).toBe('temporarily_unavailable');
+  it('a valid error is the OAuthError code when it is a known one, else unknown_error; serverCode keeps it as sent, up to 256 characters', () => {
+    expect(fail('https://app/cb?state=S1&error=temporarily_unavailable')).toMatchObject({ code: 'temporarily_unavailable', serverCode: 'temporarily_unavailable' });
+    expect(fail('https://app/cb?state=S1&error=consent_required').code).toBe('consent_required');
     const long = 'e'.repeat(256);
-    expect(fail(`https://app/cb?state=S1&error=${long}`)).toMatchObject({ code: long, field: 'callback.error' });
-    expect(fail('https://app/cb?state=S1&error=a+b!').code).toBe('a b!');
+    expect(fail(`https://app/cb?state=S1&error=${long}`)).toMatchObject({ code: 'unknown_error', serverCode: long, field: 'callback.error' });
+    expect(fail('https://app/cb?state=S1&error=a+b!')).toMatchObject({ code: 'unknown_error', serverCode: 'a b!' });
   });
   it.each([
     ['empty', ''],
