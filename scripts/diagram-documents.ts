@@ -3,6 +3,7 @@ import { refreshTokenMachine } from '../machines/refresh-token.js';
 import { tokenSessionMachine } from '../machines/token-session.js';
 import { clientCredentialsMachine } from '../machines/client-credentials.js';
 import { clientAssertionMachine } from '../machines/client-assertion.js';
+import { deviceAuthorizationMachine } from '../machines/device-authorization.js';
 import type { AnyStateMachine } from 'xstate';
 import { machineToMermaid } from './mermaid.js';
 
@@ -12,6 +13,7 @@ const machines: Array<{ name: string; title: string; machine: AnyStateMachine }>
   { name: 'token-session', title: 'tokenSessionMachine', machine: tokenSessionMachine },
   { name: 'client-credentials', title: 'clientCredentialsMachine', machine: clientCredentialsMachine },
   { name: 'client-assertion', title: 'clientAssertionMachine', machine: clientAssertionMachine },
+  { name: 'device-authorization', title: 'deviceAuthorizationMachine', machine: deviceAuthorizationMachine },
 ];
 
 /** Every machine's diagram page, as it should be committed. */

@@ -22,6 +22,14 @@ const implementationsById: Record<string, Implementations> = {
     tokenSessionImplementations(services, secrets, withImplementations(machine.implementations.actors.refreshSession as AnyStateMachine, services, secrets)),
 };
 
+/**
+ * A machine that not every app uses registers its implementations when its own module loads
+ * (machines/device-authorization.ts), so a bundle without it carries none of its code.
+ */
+export function registerImplementations(machineId: string, implementations: Implementations): void {
+  implementationsById[machineId] = implementations;
+}
+
 function withImplementations<TMachine extends AnyStateMachine>(machine: TMachine, services: Services, secrets: ClientSecrets): TMachine {
   const implementations = implementationsById[machine.id];
   if (!implementations) {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
-import { followToCallback } from './browser-agent.js';
+import { CookieJar, followToCallback } from './browser-agent.js';
 
 /**
  * oidc-provider (a certified OpenID authorization server) on 127.0.0.1 at a free port, with
@@ -30,6 +30,13 @@ export interface OidcServer {
   approve(authorizationUrl: string, options?: { accountId?: string }): Promise<string>;
   /** Acts as the user refusing: the callback URL with error=access_denied. */
   deny(authorizationUrl: string): Promise<string>;
+  /** RFC 8628 device authorization endpoint; only with `deviceFlow: true`. */
+  deviceAuthorizationEndpoint: string;
+  /**
+   * Acts as the user of a device flow (`deviceFlow: true`): opens the verification page, enters
+   * the user code, and confirms (signing in and consenting) or aborts (`deny: true`, access_denied).
+   */
+  enterUserCode(userCode: string, options?: { accountId?: string; deny?: boolean }): Promise<void>;
   /** Server-side events (grant.error and the like), for diagnosing a failed test. */
   events: Array<{ name: string; detail: string }>;
   stop(): Promise<void>;
@@ -47,6 +54,10 @@ export interface OidcServerOptions {
    * client-authenticated endpoints cross-origin, for every client. Default: oidc-provider's own rule.
    */
   corsOrigins?: string[];
+  /** Enables the device authorization grant (RFC 8628) at /device/auth; default off. */
+  deviceFlow?: boolean;
+  /** Lifetime of a device code in seconds (default 600). */
+  deviceCodeTtlSeconds?: number;
 }
 
 const RESOURCE = 'urn:grantflow:api';
@@ -88,6 +99,19 @@ export async function startOidcServer(options: OidcServerOptions): Promise<OidcS
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
+      deviceFlow: {
+        enabled: options.deviceFlow ?? false,
+        // Plain pages around oidc-provider's own forms (its defaults print a notice each time they are used).
+        userCodeInputSource: async (ctx: any, form: string, _out: unknown, error?: Error) => {
+          ctx.body = `<!DOCTYPE html><html><body><h1>Sign-in</h1>${error ? `<p>${error.name}</p>` : ''}${form}<button type="submit" form="op.deviceInputForm">Continue</button></body></html>`;
+        },
+        userCodeConfirmSource: async (ctx: any, form: string) => {
+          ctx.body = `<!DOCTYPE html><html><body><h1>Confirm Device</h1>${form}<button type="submit" form="op.deviceConfirmForm">Continue</button></body></html>`;
+        },
+        successSource: async (ctx: any) => {
+          ctx.body = '<!DOCTYPE html><html><body><h1>Sign-in Success</h1></body></html>';
+        },
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => RESOURCE,
@@ -123,6 +147,7 @@ export async function startOidcServer(options: OidcServerOptions): Promise<OidcS
       Interaction: 600,
       Grant: 14 * 24 * 3600,
       Session: 14 * 24 * 3600,
+      ...(options.deviceFlow ? { DeviceCode: options.deviceCodeTtlSeconds ?? 600 } : {}),
     },
   });
   for (const name of ['grant.error', 'server_error', 'authorization.error']) {
@@ -156,6 +181,44 @@ export async function startOidcServer(options: OidcServerOptions): Promise<OidcS
     }
   }
 
+  /** The device verification page, as a browser with a cookie jar uses it: GET, then POST its forms. */
+  async function enterUserCode(userCode: string, choice: { accountId?: string; deny?: boolean } = {}): Promise<void> {
+    const jar = new CookieJar();
+    const page = new URL('/device', issuer);
+    const send = async (url: URL, form?: Record<string, string>) => {
+      const cookie = jar.header(url);
+      const response = await fetch(url, {
+        redirect: 'manual',
+        headers: { ...(cookie ? { cookie } : {}), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+        ...(form ? { method: 'POST', body: new URLSearchParams(form).toString() } : {}),
+      });
+      jar.store(response.headers.getSetCookie(), url);
+      return { response, text: await response.text() };
+    };
+    const xsrfOf = (html: string) => {
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
+      if (!xsrf) throw new Error(`no xsrf token on the device page: ${html.slice(0, 300)}`);
+      return xsrf;
+    };
+    const input = await send(page);
+    const confirmPage = await send(page, { xsrf: xsrfOf(input.text), user_code: userCode });
+    if (!confirmPage.text.includes('op.deviceConfirmForm')) throw new Error(`the user code was not accepted: ${confirmPage.text.slice(0, 300)}`);
+    const xsrf = xsrfOf(confirmPage.text);
+    if (choice.deny) {
+      await send(page, { xsrf, user_code: userCode, abort: 'yes' });
+      return;
+    }
+    decision = { accountId: choice.accountId ?? 'user-1' };
+    // Confirmed: login and consent happen at /interaction/:uid (answered automatically), then the success page.
+    let step = await send(page, { xsrf, user_code: userCode, confirm: 'yes' });
+    for (let hop = 0; hop < 12 && step.response.status >= 300 && step.response.status <= 399; hop++) {
+      step = await send(new URL(step.response.headers.get('location')!, issuer));
+    }
+    if (step.response.status !== 200 || !step.text.includes('Success')) {
+      throw new Error(`the device flow did not end on the success page: HTTP ${step.response.status}: ${step.text.slice(0, 300)}`);
+    }
+  }
+
   const redirectOf = (url: string) => new URL(url).searchParams.get('redirect_uri') ?? '';
 
   return {
@@ -163,6 +226,8 @@ export async function startOidcServer(options: OidcServerOptions): Promise<OidcS
     authorizationEndpoint: `${issuer}/auth`,
     tokenEndpoint: `${issuer}/token`,
     jwksUri: `${issuer}/jwks`,
+    deviceAuthorizationEndpoint: `${issuer}/device/auth`,
+    enterUserCode,
     resource: RESOURCE,
     events,
     async approve(authorizationUrl, approval = {}) {

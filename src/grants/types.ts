@@ -72,3 +72,16 @@ export interface ClientCredentialsInput {
   /** A cached token this close to expiry is not reused. Default 60 000 ms. */
   refreshWindowMs?: number;
 }
+
+/** The device authorization grant (RFC 8628): a client with no browser, or no keyboard. */
+export interface DeviceAuthorizationInput {
+  provider: ProviderInput;
+  /** No redirect URI: the user approves on another device, at the verification URI. */
+  client: ClientConfig;
+  /** Sent as `scope` in the device authorization request; default: the grant's default scopes. */
+  scopes?: string[];
+  /** More parameters of the device authorization request (`audience`, `resource` …). */
+  extraParams?: Record<string, string>;
+  /** Which stored TokenSet the tokens go to. Default `default`. */
+  key?: string;
+}

@@ -39,6 +39,9 @@ function checkConsistency(provider: Provider): void {
   if (provider.grants.authorization_code && !provider.authorization) {
     fail('authorization', 'is required when grants.authorization_code is declared');
   }
+  if (provider.grants.device_code && !provider.deviceAuthorization) {
+    fail('deviceAuthorization', 'is required when grants.device_code is declared');
+  }
   const pkce = provider.authorization?.pkce;
   if (pkce && pkce.support !== 'unsupported' && pkce.methods.length === 0) {
     fail('authorization.pkce.methods', 'must list at least one method unless PKCE is unsupported');

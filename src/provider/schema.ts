@@ -10,7 +10,11 @@ const Url = z.url({ protocol: /^https?$/ });
 
 export const ClientAuthMethodSchema = z.enum(['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt']);
 export const PkceMethodSchema = z.enum(['S256', 'plain']);
-export const GrantTypeSchema = z.enum(['authorization_code', 'refresh_token', 'client_credentials']);
+/** Grants by key; `device_code` is RFC 8628's `urn:ietf:params:oauth:grant-type:device_code` (DEVICE_CODE_GRANT_TYPE). */
+export const GrantTypeSchema = z.enum(['authorization_code', 'refresh_token', 'client_credentials', 'device_code']);
+
+/** The `grant_type` sent for the `device_code` grant (RFC 8628 §3.4). */
+export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** Which scopes a grant may ask for. Patterns are exact, or end in `*` (`service:*`). */
 export const ScopeRulesSchema = z.strictObject({
@@ -86,6 +90,11 @@ export const RevocationEndpointSchema = z.strictObject({
   authMethods: z.optional(z.array(ClientAuthMethodSchema).check(z.minLength(1))),
 });
 
+/** RFC 8628 §3.1 device authorization endpoint; the request is always a form, authenticated as at the token endpoint. */
+export const DeviceAuthorizationEndpointSchema = z.strictObject({
+  url: Url,
+});
+
 export const UserAgentRuleSchema = z.strictObject({
   required: z.boolean(),
   /** The documented shape, placeholders in braces: `OAuth {clientId}/{version} (contact: {contact})`. */
@@ -110,6 +119,8 @@ export const ProviderSchema = z.strictObject({
   token: TokenEndpointSchema,
   /** Where tokens are revoked (RFC 7009); absent when the provider has no revocation endpoint. */
   revocation: z.optional(RevocationEndpointSchema),
+  /** Where a device asks for its device and user codes (RFC 8628); required by `grants.device_code`. */
+  deviceAuthorization: z.optional(DeviceAuthorizationEndpointSchema),
   /** Static headers sent with every token request. */
   headers: z._default(z.record(z.string().check(z.regex(/^[A-Za-z0-9-]+$/)), z.string()), {}),
   userAgent: z.optional(UserAgentRuleSchema),
@@ -128,3 +139,4 @@ export type PkceMethod = z.output<typeof PkceMethodSchema>;
 export type GrantType = z.output<typeof GrantTypeSchema>;
 export type ScopeRules = z.output<typeof ScopeRulesSchema>;
 export type RevocationEndpoint = z.output<typeof RevocationEndpointSchema>;
+export type DeviceAuthorizationEndpoint = z.output<typeof DeviceAuthorizationEndpointSchema>;

@@ -8,6 +8,8 @@ export interface GenericOAuth2Options {
   tokenEndpoint: string;
   /** RFC 7009 revocation endpoint; enables `revoke` and revoking `logout` on the client. */
   revocationEndpoint?: string;
+  /** RFC 8628 device authorization endpoint; enables the device authorization grant (`device_code`). */
+  deviceAuthorizationEndpoint?: string;
   /** Enables the RFC 9207 `iss` check on callbacks. */
   issuer?: string;
   authMethods?: ClientAuthMethod[];
@@ -43,11 +45,13 @@ export function genericOAuth2(options: GenericOAuth2Options): Provider {
       response: { keep: options.keep ?? ['id_token'] },
     },
     ...(options.revocationEndpoint === undefined ? {} : { revocation: { url: options.revocationEndpoint } }),
+    ...(options.deviceAuthorizationEndpoint === undefined ? {} : { deviceAuthorization: { url: options.deviceAuthorizationEndpoint } }),
     headers: options.headers ?? {},
     grants: {
       ...(options.authorizationEndpoint === undefined ? {} : { authorization_code: scopeRules }),
       refresh_token: {},
       client_credentials: scopeRules,
+      ...(options.deviceAuthorizationEndpoint === undefined ? {} : { device_code: scopeRules }),
     },
   });
 }

@@ -9,6 +9,7 @@ import {
   authorizationCodeMachine,
   clientAssertionMachine,
   clientCredentialsMachine,
+  deviceAuthorizationMachine,
   refreshTokenMachine,
   tokenSessionMachine,
 } from '../../machines/index.js';
@@ -169,5 +170,20 @@ describe('clientAssertionMachine', () => {
     expectTypeOf<Matches<typeof clientAssertionMachine>>().toBeCallableWith({ holdingLock: 'sign' });
     // @ts-expect-error not a state of this machine
     expectTypeOf<Matches<typeof clientAssertionMachine>>().toBeCallableWith('active');
+  });
+});
+
+describe('deviceAuthorizationMachine', () => {
+  describeStates(deviceAuthorizationMachine, ['requestingCode', 'waitingToRetry', 'awaitingUser', 'polling', 'storing', 'succeeded', 'failed', 'cancelled', 'expired']);
+
+  it('types matches()', () => {
+    const { context } = createActor(deviceAuthorizationMachine, { input }).getSnapshot();
+    const snapshot = deviceAuthorizationMachine.resolveState({ value: 'awaitingUser', context });
+    expect(snapshot.matches('awaitingUser')).toBe(true);
+    expect(snapshot.matches('polling')).toBe(false);
+    // @ts-expect-error a state of authorizationCodeMachine, not of this one
+    expectTypeOf<Matches<typeof deviceAuthorizationMachine>>().toBeCallableWith('awaitingCallback');
+    // @ts-expect-error a typo
+    expectTypeOf<Matches<typeof deviceAuthorizationMachine>>().toBeCallableWith('awaitingUsr');
   });
 });
