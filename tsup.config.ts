@@ -9,6 +9,7 @@ export default defineConfig([
       machines: 'machines/index.ts',
       providers: 'src/providers/index.ts',
       testing: 'src/testing/index.ts',
+      browser: 'src/browser/index.ts',
       'storage-redis': 'src/storage/redis-index.ts',
       // Node only (node:fs): built with the rest so it shares their OAuthError.
       'storage-file': 'src/storage/file-index.ts',

@@ -29,20 +29,23 @@ const KB = 1000;
 
 /** Budgets and goals, in bytes gzipped. `goal` is from issue 9; null where it sets none. */
 export const BUDGETS = {
-  'facade + code': { budget: 28.5 * KB, goal: 8 * KB },
-  'facade + code + xstate': { budget: 41.5 * KB, goal: 22 * KB },
-  grantflow: { budget: 29 * KB, goal: null },
-  'grantflow/machines': { budget: 26 * KB, goal: null },
-  'grantflow/providers': { budget: 10.5 * KB, goal: null },
+  'facade + code': { budget: 31 * KB, goal: 8 * KB },
+  'facade + code + xstate': { budget: 44 * KB, goal: 22 * KB },
+  grantflow: { budget: 32 * KB, goal: null },
+  'grantflow/machines': { budget: 28.5 * KB, goal: null },
+  'grantflow/providers': { budget: 11 * KB, goal: null },
   'grantflow/testing': { budget: 12 * KB, goal: null },
+  // Goal from issue 10: sign-in, callback, getAccessToken and logout of a single-page app. Not met
+  // yet: it carries the whole facade (four grant machines, the zod provider schema); measured 32.1 KB.
+  'grantflow/browser': { budget: 31.5 * KB, goal: 10 * KB },
 };
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Where each module comes from: the sources, or the built files of package.json "exports". */
 const SOURCES = {
-  src: { index: './src/index.ts', machines: './machines/index.ts', providers: './src/providers/index.ts', testing: './src/testing/index.ts' },
-  dist: { index: './dist/index.js', machines: './dist/machines.js', providers: './dist/providers.js', testing: './dist/testing.js' },
+  src: { index: './src/index.ts', machines: './machines/index.ts', providers: './src/providers/index.ts', testing: './src/testing/index.ts', browser: './src/browser/index.ts' },
+  dist: { index: './dist/index.js', machines: './dist/machines.js', providers: './dist/providers.js', testing: './dist/testing.js', browser: './dist/browser.js' },
 };
 
 function entries(from) {
@@ -60,6 +63,7 @@ function entries(from) {
     { name: 'grantflow/machines', contents: `export * from '${m.machines}';`, includes: 'every export of "./machines"', external: ['xstate'] },
     { name: 'grantflow/providers', contents: `export * from '${m.providers}';`, includes: 'every export of "./providers"', external: ['xstate'] },
     { name: 'grantflow/testing', contents: `export * from '${m.testing}';`, includes: 'every export of "./testing"', external: ['xstate'] },
+    { name: 'grantflow/browser', contents: `export * from '${m.browser}';`, includes: 'every export of "./browser" (sign-in, callback, getAccessToken, logout)', external: ['xstate'] },
   ];
 }
 

@@ -93,7 +93,7 @@ function checkRedirectUri(client: AuthorizationCodeInput['client']): string {
 
 /** Makes the PKCE pair and state, builds the authorization URL, and saves the pending flow. */
 export async function prepareAuthorization(services: Services, secrets: ClientSecrets, input: AuthorizationCodeInput): Promise<PreparedAuthorization> {
-  const { provider, auth } = prepareGrant(input.provider, input.client, secrets, 'authorization_code');
+  const { provider, auth } = prepareGrant(input.provider, input.client, secrets, 'authorization_code', { userAgentHeader: services.userAgentHeader });
   const redirectUri = checkRedirectUri(input.client);
   const scopes = resolveScopes(provider, 'authorization_code', input.scopes, auth !== 'none');
   const pkceMethod = choosePkce(provider, input.pkceMethod);
@@ -148,6 +148,7 @@ export async function exchangeCode(services: Services, secrets: ClientSecrets, i
     provider,
     client,
     secrets,
+    userAgentHeader: services.userAgentHeader,
     auth: chooseClientAuth(provider, secretsFor('authorization_code', secrets)),
     grantType: 'authorization_code',
     params: {

@@ -56,7 +56,7 @@ export const cacheLocation = (context: ClientCredentialsContext): TokenLocation 
  * confidential (Path of Exile: confidential only), and the scopes fit this grant's rules.
  * `method` is the kind of credential the machine uses: a secret, or a signed assertion.
  */
-export function prepareClientCredentials(input: ClientCredentialsInput, secrets: ClientSecrets, method: 'secret' | 'assertion'): PreparedClientCredentials {
+export function prepareClientCredentials(input: ClientCredentialsInput, secrets: ClientSecrets, method: 'secret' | 'assertion', userAgent: UserAgentOptions = {}): PreparedClientCredentials {
   const relevant: ClientSecrets = method === 'secret' ? { ...secrets, privateKey: undefined } : { ...secrets, clientSecret: undefined };
   if (method === 'secret' && !secrets.clientSecret) {
     throw new OAuthError('invalid_configuration', 'client credentials with a shared secret need secrets.clientSecret', { field: 'secrets.clientSecret' });
@@ -64,7 +64,7 @@ export function prepareClientCredentials(input: ClientCredentialsInput, secrets:
   if (method === 'assertion' && secrets.privateKey === undefined) {
     throw new OAuthError('invalid_configuration', 'a client assertion needs secrets.privateKey (PKCS#8 PEM, JWK or CryptoKey)', { field: 'secrets.privateKey' });
   }
-  const { provider, auth } = prepareGrant(input.provider, input.client, relevant, 'client_credentials');
+  const { provider, auth } = prepareGrant(input.provider, input.client, relevant, 'client_credentials', userAgent);
   if (method === 'assertion' && auth !== 'private_key_jwt') {
     throw new OAuthError('invalid_configuration', `provider "${provider.id}" does not accept private_key_jwt (token.authMethods: ${provider.token.authMethods.join(', ')})`, {
       field: 'provider.token.authMethods',
@@ -112,7 +112,7 @@ export function clientCredentialsImplementations(services: Services, secrets: Cl
     actors: {
       prepareRequest: fromPromise<PreparedClientCredentials, ClientCredentialsInput>(async ({ input }) => {
         try {
-          return prepareClientCredentials(input, secrets, method);
+          return prepareClientCredentials(input, secrets, method, { userAgentHeader: services.userAgentHeader });
         } catch (error) {
           throw toOAuthError(error);
         }

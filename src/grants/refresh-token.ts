@@ -68,11 +68,12 @@ export async function refreshTokens(services: Services, secrets: ClientSecrets, 
   if (!stored.refreshToken) {
     throw new OAuthError('reauthorization_required', 'the stored tokens have no refresh token: authorize again', { field: 'tokens.refreshToken' });
   }
-  const { auth } = prepareGrant(provider, client, secrets, 'refresh_token');
+  const { auth } = prepareGrant(provider, client, secrets, 'refresh_token', { userAgentHeader: services.userAgentHeader });
   const request = buildTokenRequest({
     provider,
     client,
     secrets,
+    userAgentHeader: services.userAgentHeader,
     auth,
     grantType: 'refresh_token',
     params: { refresh_token: stored.refreshToken, scope: input.scopes && input.scopes.length > 0 ? input.scopes.join(' ') : undefined },
@@ -118,7 +119,7 @@ export function refreshTokenImplementations(services: Services, secrets: ClientS
     actors: {
       prepareRefresh: fromPromise<Provider, RefreshTokenInput>(async ({ input }) => {
         try {
-          return prepareGrant(input.provider, input.client, secrets, 'refresh_token').provider;
+          return prepareGrant(input.provider, input.client, secrets, 'refresh_token', { userAgentHeader: services.userAgentHeader }).provider;
         } catch (error) {
           throw toOAuthError(error);
         }

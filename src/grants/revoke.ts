@@ -22,6 +22,8 @@ export interface RevocationRequestInput {
   secrets: ClientSecrets;
   token: string;
   tokenTypeHint?: TokenTypeHint;
+  /** services.userAgentHeader: false in a browser, which cannot send a User-Agent. */
+  userAgentHeader?: boolean;
 }
 
 /** The provider's revocation endpoint, or `invalid_configuration` naming `provider.revocation`. */
@@ -50,12 +52,13 @@ function revocationView(provider: Provider): Provider {
  */
 export function buildRevocationRequest(input: RevocationRequestInput): TokenRequest {
   const provider = revocationView(input.provider);
-  checkUserAgent(provider, input.client);
+  checkUserAgent(provider, input.client, { userAgentHeader: input.userAgentHeader });
   const secrets = secretsFor('refresh_token', input.secrets);
   return buildTokenRequest({
     provider,
     client: input.client,
     secrets,
+    ...(input.userAgentHeader === undefined ? {} : { userAgentHeader: input.userAgentHeader }),
     auth: chooseClientAuth(provider, secrets),
     // Not sent (sendsGrantType is false); the builder asks for one.
     grantType: 'refresh_token',
@@ -77,7 +80,7 @@ export function processRevocationResponse(provider: Provider, response: RawRespo
 
 /** Builds, sends (timeout, size cap, transport errors as everywhere) and judges one revocation request. */
 export async function revokeToken(services: Services, input: RevocationRequestInput, signal?: AbortSignal): Promise<void> {
-  const response = await sendRequest(services, buildRevocationRequest(input), signal);
+  const response = await sendRequest(services, buildRevocationRequest({ ...input, userAgentHeader: services.userAgentHeader }), signal);
   processRevocationResponse(input.provider, response, services.clock.now());
 }
 

@@ -42,7 +42,7 @@ export function tokenSessionImplementations(services: Services, secrets: ClientS
     actors: {
       loadSession: fromPromise<TokenSet, TokenSessionInput>(async ({ input }) => {
         try {
-          const { provider } = prepareGrant(input.provider, input.client, secrets, 'refresh_token');
+          const { provider } = prepareGrant(input.provider, input.client, secrets, 'refresh_token', { userAgentHeader: services.userAgentHeader });
           const tokens = await readTokens(services, { providerId: provider.id, clientId: input.client.clientId, key: input.key });
           if (!tokens) throw new OAuthError('reauthorization_required', 'no tokens are stored for this key: authorize first', { field: 'key' });
           return sealTokenSet(tokens);

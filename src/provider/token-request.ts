@@ -1,5 +1,6 @@
 import type { ClientConfig, ClientSecrets } from '../secrets.js';
 import { clientAuthStrategies } from './client-auth.js';
+import { runtimeSendsUserAgent } from './user-agent.js';
 import type { ClientAuthMethod, GrantType, Provider } from './schema.js';
 
 /** A token request, built but not sent: plain data, so it is easy to test and to log redacted. */
@@ -20,6 +21,11 @@ export interface BuildTokenRequestOptions {
   params: Record<string, string | undefined>;
   /** A signed client assertion, for private_key_jwt. */
   assertion?: string;
+  /**
+   * Whether a User-Agent header is built (`services.userAgentHeader`): not in a browser, which
+   * forbids the header. Default: runtimeSendsUserAgent().
+   */
+  userAgentHeader?: boolean;
 }
 
 /** Builds the token request exactly as the provider's data says: which fields, which encoding, which headers. */
@@ -34,7 +40,7 @@ export function buildTokenRequest(options: BuildTokenRequestOptions): TokenReque
   if (apiKeyRule && secrets.apiKey !== undefined && apiKeyRule.in === 'body') fields[apiKeyRule.name] = secrets.apiKey;
 
   const headers: Record<string, string> = { accept: 'application/json', ...lowerCaseKeys(provider.headers), ...authParts.headers };
-  if (client.userAgent !== undefined) headers['user-agent'] = client.userAgent;
+  if (client.userAgent !== undefined && (options.userAgentHeader ?? runtimeSendsUserAgent())) headers['user-agent'] = client.userAgent;
   if (apiKeyRule && secrets.apiKey !== undefined && apiKeyRule.in === 'header') headers[apiKeyRule.name.toLowerCase()] = secrets.apiKey;
   let body: string;
   if (provider.token.body === 'json') {

@@ -15,12 +15,31 @@ function templatePattern(template: string, clientId: string): RegExp {
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/**
+ * Whether this runtime can set a User-Agent request header. A browser cannot: User-Agent is a
+ * header that fetch in a page or a worker ignores (Path of Exile's SDK: "Browsers forbid setting
+ * this header and it will be ignored there"). The default of `services.userAgentHeader`.
+ */
+export function runtimeSendsUserAgent(): boolean {
+  const global = globalThis as { document?: unknown; WorkerGlobalScope?: unknown };
+  return typeof global.document === 'undefined' && typeof global.WorkerGlobalScope === 'undefined';
+}
+
+export interface UserAgentOptions {
+  /**
+   * Whether the runtime can send the header (`services.userAgentHeader`). When false, a missing
+   * User-Agent is not refused even where the provider requires one; one given is still checked,
+   * so the same configuration works on a server. Default: runtimeSendsUserAgent().
+   */
+  userAgentHeader?: boolean;
+}
+
 /** Checks the client's User-Agent against the provider's documented shape, before any request. */
-export function checkUserAgent(provider: Provider, client: ClientConfig): void {
+export function checkUserAgent(provider: Provider, client: ClientConfig, options: UserAgentOptions = {}): void {
   const rule = provider.userAgent;
   if (!rule) return;
   if (client.userAgent === undefined || client.userAgent === '') {
-    if (!rule.required) return;
+    if (!rule.required || !(options.userAgentHeader ?? runtimeSendsUserAgent())) return;
     throw new OAuthError('invalid_configuration', `provider "${provider.id}" requires a User-Agent of the form "${rule.template}"; pass client.userAgent`, {
       field: 'client.userAgent',
     });

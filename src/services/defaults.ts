@@ -1,5 +1,6 @@
 import { OAuthError } from '../errors.js';
 import type { ClientSecrets } from '../secrets.js';
+import { runtimeSendsUserAgent } from '../provider/user-agent.js';
 import { memoryStorage } from './memory-storage.js';
 import type { Clock, Http, LockPolicy, Random, RetryPolicy, Services, Storage } from './types.js';
 
@@ -13,6 +14,8 @@ export interface ServiceOptions {
   maxResponseBytes?: number;
   retry?: Partial<RetryPolicy>;
   lock?: Partial<LockPolicy>;
+  /** Whether a User-Agent header can be sent (see Services.userAgentHeader). Default: false in a browser page or worker. */
+  userAgentHeader?: boolean;
 }
 
 export interface ProvidedServices extends ServiceOptions {
@@ -68,6 +71,7 @@ function checkServices(options: ServiceOptions): void {
     'services.storage',
     'an object with get, set and delete',
   );
+  check(options.userAgentHeader === undefined || typeof options.userAgentHeader === 'boolean', 'services.userAgentHeader', 'a boolean');
   check(clock === undefined || typeof clock?.now === 'function', 'services.clock', 'an object with now()');
   check(random === undefined || typeof random === 'function', 'services.random', 'a function (bytes) => Uint8Array');
   check(timeoutMs === undefined || (Number.isFinite(timeoutMs) && timeoutMs > 0), 'services.timeoutMs', 'a positive number of milliseconds');
@@ -91,5 +95,6 @@ export function resolveServices(options: ServiceOptions = {}): Services {
     maxResponseBytes: options.maxResponseBytes ?? defaultMaxResponseBytes,
     retry: { ...defaultRetryPolicy, ...options.retry },
     lock: { ...defaultLockPolicy, ...options.lock },
+    userAgentHeader: options.userAgentHeader ?? runtimeSendsUserAgent(),
   };
 }

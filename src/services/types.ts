@@ -73,4 +73,10 @@ export interface Services {
   maxResponseBytes: number;
   retry: RetryPolicy;
   lock: LockPolicy;
+  /**
+   * Whether this runtime can send a User-Agent request header. Browsers (pages and workers) forbid
+   * setting it, so there none is built and a provider's required User-Agent is not asked for.
+   * Default: false where `document` or `WorkerGlobalScope` exists, true elsewhere.
+   */
+  userAgentHeader: boolean;
 }

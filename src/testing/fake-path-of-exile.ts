@@ -19,7 +19,8 @@ import {
 /**
  * Path of Exile (OAuth 2.1), from its document: code + PKCE (S256) for public and confidential
  * clients; client_secret_post only (HTTP Basic is refused); a User-Agent
- * `OAuth {clientId}/{version} (contact: {contact})` on token requests; `account:*` scopes at
+ * `OAuth {clientId}/{version} (contact: {contact})` on token requests (none from a browser: a
+ * request with an Origin header and no User-Agent is accepted); `account:*` scopes at
  * login, `service:*` scopes by client credentials for confidential clients only; refresh tokens
  * rotate (a used one is invalid).
  */
@@ -102,11 +103,16 @@ export function fakePathOfExile(options: PathOfExileFakeOptions = {}): FakeProvi
     if (!(logged.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
       return oauthError('invalid_request', 'the body must be application/x-www-form-urlencoded');
     }
-    const agent = USER_AGENT.exec(logged.headers['user-agent'] ?? '');
-    if (!agent) return oauthError('invalid_request', 'User-Agent must be "OAuth {clientId}/{version} (contact: {contact})"');
+    // Path of Exile's SDK documents the User-Agent for server runtimes: "Browsers forbid setting
+    // this header and it will be ignored there". So a request without one is accepted when it
+    // carries an Origin header (a browser's CORS request); a User-Agent given is checked as ever.
+    const userAgent = logged.headers['user-agent'];
+    const fromBrowser = userAgent === undefined && logged.headers.origin !== undefined;
+    const agent = fromBrowser ? undefined : USER_AGENT.exec(userAgent ?? '');
+    if (!fromBrowser && !agent) return oauthError('invalid_request', 'User-Agent must be "OAuth {clientId}/{version} (contact: {contact})"');
     const client = authenticate(logged);
     if (client instanceof Response) return client;
-    if (agent[1] !== client.clientId) return oauthError('invalid_request', 'User-Agent must name this client id');
+    if (agent && agent[1] !== client.clientId) return oauthError('invalid_request', 'User-Agent must name this client id');
     const b = logged.body as Record<string, string | undefined>;
 
     switch (b.grant_type) {
