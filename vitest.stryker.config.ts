@@ -1,22 +1,21 @@
-import { defineConfig, mergeConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 import base from './vitest.config.js';
 
 /**
- * For mutation testing of the secret and inspection code (src/inspect, src/secret.ts, src/tokens.ts,
- * the pending-flow record and its claim): the suites that exercise them directly. The fuzz suites
- * (minutes per mutant), the browser and the real-inspector suites stay out. For other files name
- * the suites that exercise them: STRYKER_TESTS=test/unit/a.test.ts,test/grants/b.test.ts npx stryker run --mutate …
+ * For mutation testing: only the suites that exercise the files at hand (not mergeConfig, which
+ * would append these to the base config's `test/**` and run every suite for every mutant). The
+ * default is the secret and inspection code's suites; for other files name them:
+ *   STRYKER_TESTS=test/unit/a.test.ts,test/grants/b.test.ts npx stryker run --mutate src/…
  */
-export default mergeConfig(
-  base,
-  defineConfig({
-    test: {
-      include: process.env.STRYKER_TESTS?.split(',') ?? [
-        'test/unit/secret.test.ts',
-        'test/unit/inspector.test.ts',
-        'test/unit/pending-flow.test.ts',
-        'test/client/**/*.test.ts',
-      ],
-    },
-  }),
-);
+export default defineConfig({
+  ...base,
+  test: {
+    ...base.test,
+    include: process.env.STRYKER_TESTS?.split(',') ?? [
+      'test/unit/secret.test.ts',
+      'test/unit/inspector.test.ts',
+      'test/unit/pending-flow.test.ts',
+      'test/client/**/*.test.ts',
+    ],
+  },
+});
