@@ -131,6 +131,17 @@ describe('the pending-flow record', () => {
     expect(providerFingerprint({ ...provider, name: 'x' })).not.toBe(providerFingerprint(provider));
     expect(providerFingerprint(provider)).toMatch(/^[0-9a-f]{16}$/);
   });
+
+  it('the fingerprint is stable across versions (it is stored in every pending record): array order counts, undefined fields do not', () => {
+    const fp = (value: unknown) => providerFingerprint(value as typeof provider);
+    // Known answers: a change of the algorithm would refuse every flow pending during an upgrade.
+    expect(fp({ b: 1, a: [1, 'x', { d: null, c: true }] })).toBe('5a758f1491becfeb');
+    expect(fp({})).toBe('5465b8257bc077fb');
+    expect(fp({ a: 'é' })).toBe('02eaea9bebc69546');
+    expect(fp({ a: [1, 2] })).not.toBe(fp({ a: [2, 1] }));
+    expect(fp({ a: 1, b: undefined })).toBe(fp({ a: 1 }));
+    expect(fp({ a: { y: 1, x: 2 } })).toBe(fp({ a: { x: 2, y: 1 } }));
+  });
 });
 
 describe('completeAuthorization never trusts the stored record', () => {

@@ -57,6 +57,17 @@ describe('a stopped actor ends cancelled under plain xstate createActor and toPr
     expect(await stoppedWhileWaiting(actor, (v) => JSON.stringify(v).includes('requesting'))).toMatchObject({ status: 'cancelled' });
   });
 
+  it('only a stop gives the cancelled output: a running actor has none, and a machine wrapped twice is wrapped once', async () => {
+    const machine = provideServices(authorizationCodeMachine);
+    const actor = createActor(machine, { input: { provider, client } }).start();
+    await waitFor(actor, (s) => s.matches('awaitingCallback'));
+    expect(actor.getSnapshot().output).toBeUndefined();
+    const { cancelledOnStop } = await import('../../src/grants/stop-output.js');
+    expect(cancelledOnStop(machine)).toBe(machine);
+    actor.stop();
+    expect(actor.getSnapshot().output).toMatchObject({ status: 'cancelled', error: { message: 'the actor was stopped before it finished' } });
+  });
+
   it('an actor that already finished keeps its output when stopped afterwards', async () => {
     const actor = createActor(provideServices(refreshTokenMachine, { storage: memoryStorage() }), { input: { provider, client } }).start();
     const output = await toPromise(actor);
