@@ -5,7 +5,7 @@ import type { Provider } from '../provider/schema.js';
 import { euRouter, genericOAuth2, openRouter, pathOfExile, poe, poems } from '../providers/index.js';
 import { fakeEuRouter, fakeOpenRouter, fakePathOfExile, fakePoe, fakePoems, rebaseProvider } from '../testing/index.js';
 import { formatTokenSet } from './format.js';
-import { startOidcServer } from './oidc-server.js';
+import { importOidcProvider, startOidcServer } from './oidc-server.js';
 import { serveFetch } from './serve-fetch.js';
 
 const CLIENT_ID = 'grantflow-demo';
@@ -33,8 +33,9 @@ const fakes = {
 
 export const DEMO_PROVIDERS = ['oidc', ...Object.keys(fakes)] as const;
 
-async function oidcServer(): Promise<DemoServer> {
+async function oidcServer(Provider: unknown): Promise<DemoServer> {
   const server = await startOidcServer({
+    Provider,
     clients: [{ client_id: CLIENT_ID, token_endpoint_auth_method: 'none', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
   });
   return {
@@ -72,13 +73,45 @@ function transitionPrinter(log: (line: string) => void) {
   };
 }
 
-/** The whole code + PKCE flow through createOAuthClient against a local server. Exit code 0 on success. */
-export async function runDemo(providerId: string, log: (line: string) => void = console.log): Promise<number> {
+export interface DemoOptions {
+  /** Imports oidc-provider's Provider class (tests replace it to play a packed grantflow, which has no dev dependencies). */
+  importOidcProvider?: () => Promise<unknown>;
+}
+
+/** The demo that runs when oidc-provider is not installed: a fake that grantflow itself ships. */
+const FALLBACK = 'poe';
+
+/**
+ * The whole code + PKCE flow through createOAuthClient against a local server. Exit code 0 on
+ * success. Without a provider it runs oidc-provider, a dev dependency; where that is not
+ * installed (`npx grantflow demo`), it runs the Poe fake instead, with a note.
+ */
+export async function runDemo(requested: string | undefined, log: (line: string) => void = console.log, options: DemoOptions = {}): Promise<number> {
+  let providerId = requested ?? 'oidc';
   if (!(DEMO_PROVIDERS as readonly string[]).includes(providerId)) {
     log(`unknown provider "${providerId}"; choose one of: ${DEMO_PROVIDERS.join(', ')}`);
     return 2;
   }
-  const server = providerId === 'oidc' ? await oidcServer() : await fakeServer(providerId as keyof typeof fakes);
+  let Provider: unknown;
+  if (providerId === 'oidc') {
+    try {
+      Provider = await (options.importOidcProvider ?? importOidcProvider)();
+    } catch {
+      if (requested !== undefined) {
+        log('the oidc demo needs oidc-provider, a dev dependency of grantflow: run it from a clone after `npm ci`, or choose --provider poe');
+        return 1;
+      }
+      log(`note: oidc-provider (a dev dependency) is not installed, so the demo runs against grantflow's own ${FALLBACK} fake; --provider <${DEMO_PROVIDERS.slice(1).join('|')}> chooses another`);
+      providerId = FALLBACK;
+    }
+  }
+  let server: DemoServer;
+  try {
+    server = providerId === 'oidc' ? await oidcServer(Provider) : await fakeServer(providerId as keyof typeof fakes);
+  } catch (error) {
+    log(`failed to start the local server: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
   try {
     log(`grantflow demo: authorization code + PKCE against ${server.label}`);
     const client = createOAuthClient({
@@ -104,7 +137,7 @@ export async function runDemo(providerId: string, log: (line: string) => void = 
     return 0;
   } catch (error) {
     if (error instanceof OAuthError) log(`failed: ${error.code}: ${error.message}`);
-    else log(`failed: ${error instanceof Error ? error.stack : String(error)}`);
+    else log(`failed: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
     await server.stop();

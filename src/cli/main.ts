@@ -1,28 +1,31 @@
-import { DEMO_PROVIDERS, runDemo } from './demo.js';
+import type { Io } from './commands.js';
+import { openBrowser } from './open-browser.js';
+import { run } from './run.js';
 
-const USAGE = `usage: grantflow demo [--provider <${DEMO_PROVIDERS.join('|')}>]
-
-  demo   runs a full authorization code + PKCE flow against a local authorization server
-         (oidc-provider by default; --provider runs it against that provider's fake, over HTTP)`;
-
-function option(args: string[], name: string): string | undefined {
-  const index = args.indexOf(name);
-  if (index !== -1) return args[index + 1];
-  const inline = args.find((arg) => arg.startsWith(`${name}=`));
-  return inline?.slice(name.length + 1);
+// A reader that stops early (`grantflow status | head -1`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
 }
 
-async function main(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
-  if (command === 'demo') return runDemo(option(rest, '--provider') ?? 'oidc');
-  console.log(USAGE);
-  return command === undefined || command === '--help' || command === 'help' ? 0 : 2;
-}
+const io: Io = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  errIsTTY: process.stderr.isTTY === true,
+  env: process.env,
+  onInterrupt(handler) {
+    process.on('SIGINT', handler);
+    return () => void process.off('SIGINT', handler);
+  },
+  openBrowser,
+};
 
-main(process.argv.slice(2)).then(
+run(process.argv.slice(2), io).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error);
+    // run() turns every error into a line and an exit code; this is the last resort.
+    process.stderr.write(`grantflow: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   },
 );

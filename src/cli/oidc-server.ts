@@ -58,22 +58,29 @@ export interface OidcServerOptions {
   deviceFlow?: boolean;
   /** Lifetime of a device code in seconds (default 600). */
   deviceCodeTtlSeconds?: number;
+  /** oidc-provider's Provider class, when the caller imported it already (default: imported here). */
+  Provider?: unknown;
 }
 
 const RESOURCE = 'urn:grantflow:api';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** oidc-provider's Provider class; it is a dev dependency, so this rejects where it is not installed (a packed grantflow). */
+export async function importOidcProvider(): Promise<unknown> {
+  return (await import('oidc-provider')).default;
+}
+
 async function loadProvider(): Promise<any> {
   try {
-    return (await import('oidc-provider')).default;
+    return await importOidcProvider();
   } catch {
-    throw new Error('the default demo runs oidc-provider, a dev dependency of grantflow: run it from a clone after `npm ci`, or use --provider poe');
+    throw new Error('oidc-provider is a dev dependency of grantflow: run this from a clone after `npm ci`');
   }
 }
 
 export async function startOidcServer(options: OidcServerOptions): Promise<OidcServer> {
-  const Provider = await loadProvider();
+  const Provider: any = options.Provider ?? (await loadProvider());
   let handler: Handler = (_req, res) => res.end();
   const server = createServer((req, res) => handler(req, res));
   await new Promise<void>((resolve, reject) => {
