@@ -9,6 +9,7 @@ export type { ClientConfig, ClientSecrets } from './secrets.js';
 export { ProviderSchema } from './provider/schema.js';
 export type { Provider, ProviderInput, ClientAuthMethod, PkceMethod, GrantType, ScopeRules, RevocationEndpoint, DeviceAuthorizationEndpoint } from './provider/schema.js';
 export { defineProvider, parseProvider } from './provider/parse.js';
+export { discoverProvider, type DiscoverProviderOptions, type ProviderOverrides, type WellKnown } from './discovery/discover.js';
 export { buildAuthorizationUrl } from './provider/authorization-url.js';
 export { buildTokenRequest, type TokenRequest } from './provider/token-request.js';
 export { processTokenResponse, type RawResponse } from './provider/token-response.js';

@@ -80,7 +80,8 @@ export interface CallbackExpectation {
  * Checks a callback before any exchange, in this order: parseable, with an acceptable scheme
  * (and origin and path, when asked); `state` present once and equal (constant time); no
  * duplicated parameter (RFC 6749 §3.1); `error` → that code; `iss` when the provider declares
- * an issuer (RFC 9207); `code` present. Returns the code or throws the OAuthError. Without the
+ * an issuer (RFC 9207: equal to it when present; required unless `authorization.requiresIss` is
+ * false); `code` present. Returns the code or throws the OAuthError. Without the
  * flow's `state`, nothing else in a callback is believed: an `error` with a wrong state is
  * `state_mismatch`. No message carries the code or the state.
  */
@@ -125,7 +126,9 @@ export function checkCallback(callback: unknown, expected: CallbackExpectation):
   const issuer = expected.provider.issuer;
   if (issuer !== undefined) {
     const iss = params.get('iss');
-    if (iss === null || iss !== issuer) {
+    // RFC 9207 §2.4: a missing `iss` is refused when the server is known to send it; a present one must match.
+    const required = expected.provider.authorization?.requiresIss ?? true;
+    if ((iss === null && required) || (iss !== null && iss !== issuer)) {
       throw new OAuthError('invalid_callback', iss === null ? `callback has no "iss" (expected ${issuer})` : `callback "iss" is ${iss}, expected ${issuer}`, {
         field: 'callback.iss',
       });

@@ -49,6 +49,13 @@ export const AuthorizationEndpointSchema = z.strictObject({
   ),
   /** How long a user has to come back with a code (10 minutes unless the provider says otherwise). */
   codeLifetimeMs: z._default(z.number().check(z.positive()), 600_000),
+  /**
+   * With `issuer` set, whether a callback without `iss` is refused (RFC 9207 §2.4: required when the
+   * server's metadata says `authorization_response_iss_parameter_supported: true`). An `iss` that is
+   * present must equal `issuer` either way. Absent: true (refused), as before the field existed.
+   * No effect without `issuer`. discoverProvider sets it from the metadata.
+   */
+  requiresIss: z.optional(z.boolean()),
 });
 
 export const TokenResponseSchema = z.strictObject({
@@ -113,7 +120,7 @@ export const ProviderSchema = z.strictObject({
   name: z.string().check(z.minLength(1)),
   /** Where the provider documents its OAuth flows. */
   docs: z.optional(Url),
-  /** When set, the callback's `iss` is checked against it (RFC 9207). */
+  /** When set, the callback's `iss` is checked against it (RFC 9207); see `authorization.requiresIss`. */
   issuer: z.optional(Url),
   authorization: z.optional(AuthorizationEndpointSchema),
   token: TokenEndpointSchema,

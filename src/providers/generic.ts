@@ -12,6 +12,12 @@ export interface GenericOAuth2Options {
   deviceAuthorizationEndpoint?: string;
   /** Enables the RFC 9207 `iss` check on callbacks. */
   issuer?: string;
+  /**
+   * With `issuer`: whether a callback without `iss` is refused (default true). Set false for a server
+   * that does not send `iss` (its metadata lacks `authorization_response_iss_parameter_supported: true`,
+   * RFC 9207 §2.4); an `iss` that is present must still equal `issuer`.
+   */
+  requiresIss?: boolean;
   authMethods?: ClientAuthMethod[];
   pkce?: { support: 'required' | 'optional' | 'unsupported'; methods?: PkceMethod[] };
   defaultScopes?: string[];
@@ -37,6 +43,7 @@ export function genericOAuth2(options: GenericOAuth2Options): Provider {
             pkce: { support: options.pkce?.support ?? 'optional', methods: options.pkce?.methods ?? ['S256'] },
             ...(options.scopeSeparator === undefined ? {} : { scopeSeparator: options.scopeSeparator }),
             ...(options.codeLifetimeMs === undefined ? {} : { codeLifetimeMs: options.codeLifetimeMs }),
+            ...(options.requiresIss === undefined ? {} : { requiresIss: options.requiresIss }),
           },
         }),
     token: {

@@ -35,6 +35,25 @@ describe('checkCallback', () => {
     expect(fail('https://app/cb?code=C&state=S1&iss=https%3A%2F%2Fevil.example', expected)).toMatchObject({ code: 'invalid_callback', field: 'callback.iss' });
     expect(fail('https://app/cb?code=C&state=S1', expected)).toMatchObject({ code: 'invalid_callback', field: 'callback.iss' });
   });
+  it('requiresIss: false (RFC 9207 §2.4, a server that does not send iss): a missing iss is accepted, a wrong one still refused', () => {
+    const lenient = genericOAuth2({ issuer: 'https://as.example', requiresIss: false, authorizationEndpoint: 'https://as.example/a', tokenEndpoint: 'https://as.example/t' });
+    const expected = { provider: lenient, state: 'S1' };
+    expect(lenient.authorization?.requiresIss).toBe(false);
+    expect(checkCallback('https://app/cb?code=C&state=S1', expected)).toBe('C');
+    expect(checkCallback('https://app/cb?code=C&state=S1&iss=https%3A%2F%2Fas.example', expected)).toBe('C');
+    expect(fail('https://app/cb?code=C&state=S1&iss=https%3A%2F%2Fevil.example', expected)).toMatchObject({ code: 'invalid_callback', field: 'callback.iss' });
+    expect(fail('https://app/cb?code=C&state=S1&iss=', expected)).toMatchObject({ code: 'invalid_callback', field: 'callback.iss' });
+    expect(fail('https://app/cb?code=C&state=S1&iss=x&iss=x', expected)).toMatchObject({ code: 'invalid_callback', field: 'callback.iss' });
+  });
+  it('requiresIss: true, or absent with an issuer, refuses a callback without iss; without an issuer it has no effect', () => {
+    const strict = genericOAuth2({ issuer: 'https://as.example', requiresIss: true, authorizationEndpoint: 'https://as.example/a', tokenEndpoint: 'https://as.example/t' });
+    expect(withIssuer.authorization?.requiresIss).toBeUndefined();
+    expect(fail('https://app/cb?code=C&state=S1', { provider: strict, state: 'S1' })).toMatchObject({ code: 'invalid_callback', field: 'callback.iss' });
+    expect(fail('https://app/cb?code=C&state=S1', { provider: withIssuer, state: 'S1' }).message).toContain('no "iss"');
+    const noIssuer = genericOAuth2({ requiresIss: true, authorizationEndpoint: 'https://as.example/a', tokenEndpoint: 'https://as.example/t' });
+    expect(checkCallback('https://app/cb?code=C&state=S1', { provider: noIssuer, state: 'S1' })).toBe('C');
+    expect(checkCallback('https://app/cb?code=C&state=S1&iss=https%3A%2F%2Fany.example', { provider: noIssuer, state: 'S1' })).toBe('C');
+  });
   it('a missing code is invalid_callback; so is garbage', () => {
     expect(fail('https://app/cb?state=S1')).toMatchObject({ code: 'invalid_callback', field: 'callback.code' });
     expect(fail(undefined).code).toBe('invalid_callback');
