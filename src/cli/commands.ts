@@ -74,13 +74,12 @@ interface ResolvedLogin {
 }
 
 async function resolveLogin(positional: string | undefined, flags: Flags, remembered: Record<string, ClientEntry>): Promise<ResolvedLogin> {
-  if (str(flags, 'issuer') !== undefined) {
-    throw usageError('--issuer is not supported yet (it needs discovery): write the provider data to a JSON file and use --provider-file');
-  }
+  const issuer = str(flags, 'issuer');
   const file = str(flags, 'provider-file');
   const previous = positional === undefined ? undefined : remembered[positional];
   let source: ProviderSource;
-  if (file !== undefined) source = fileSource(file);
+  if (issuer !== undefined) source = { issuer };
+  else if (file !== undefined) source = fileSource(file);
   else if (positional === undefined) throw usageError('login needs a provider: grantflow login <provider> --client-id <id> (or --provider-file <path.json>)');
   else if (builtInName(positional)) source = { builtin: builtInName(positional)! };
   else if (previous) source = previous.source;
@@ -403,7 +402,7 @@ export async function status(positionals: string[], flags: Flags, io: Io): Promi
     rows.push({
       provider: name,
       clientId: entry.clientId,
-      source: 'builtin' in entry.source ? entry.source.builtin : entry.source.file,
+      source: 'builtin' in entry.source ? entry.source.builtin : 'issuer' in entry.source ? entry.source.issuer : entry.source.file,
       signedIn: typeof stored?.accessToken === 'string',
       expiresAt: iso(typeof stored?.expiresAt === 'number' ? stored.expiresAt : undefined),
       scopes: Array.isArray(stored?.scopes) ? stored.scopes : [],

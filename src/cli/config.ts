@@ -17,7 +17,8 @@ export function configDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS
 }
 
 /** Where a provider's data comes from: a built-in provider, or a provider JSON file. */
-export type ProviderSource = { builtin: string } | { file: string };
+/** Where a provider's data comes from: built in, a JSON file, or the issuer's metadata (discovered at each use). */
+export type ProviderSource = { builtin: string } | { file: string } | { issuer: string };
 
 /** What `login` remembers of a provider so that `token`, `logout` and `status` need only its name. Never a secret. */
 export interface ClientEntry {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { discoverProvider } from '../discovery/discover.js';
 import { isOAuthError } from '../errors.js';
 import { parseProvider } from '../provider/parse.js';
 import type { Provider } from '../provider/schema.js';
@@ -25,6 +26,14 @@ export async function loadProvider(source: ProviderSource): Promise<Provider> {
     const provider = BUILT_IN[source.builtin];
     if (!provider) throw invalid(`unknown provider "${source.builtin}"; built in: ${BUILT_IN_NAMES.join(', ')}`);
     return provider;
+  }
+  if ('issuer' in source) {
+    try {
+      return await discoverProvider(source.issuer);
+    } catch (error) {
+      if (isOAuthError(error)) throw invalid(`discovery at ${source.issuer} failed: ${error.message}`);
+      throw error;
+    }
   }
   let text: string;
   try {

@@ -70,10 +70,10 @@ describe('usage and configuration errors (in process)', () => {
     expect(result.err).toMatch(/requires --user-agent "OAuth myapp\/\{version\} \(contact: \{contact\}\)"/);
   });
 
-  it('--issuer is not supported yet → exit 2 pointing to --provider-file; --json error shape', async () => {
-    const result = await runHere(['login', 'x', '--client-id', 'a', '--issuer', 'https://id.example.com', '--json']);
-    expect(result.code).toBe(2);
-    expect(JSON.parse(result.out)).toEqual({ error: { code: 'usage', message: expect.stringMatching(/--provider-file/) } });
+  it('--issuer whose discovery fails → exit 7 naming the issuer; --json error shape', async () => {
+    const result = await runHere(['login', 'x', '--client-id', 'a', '--issuer', 'http://127.0.0.1:9/', '--json', '--no-browser']);
+    expect(result.code).toBe(7);
+    expect(JSON.parse(result.out)).toEqual({ error: { code: 'invalid_provider', message: expect.stringMatching(/discovery at http:\/\/127\.0\.0\.1:9\/ failed/) } });
   });
 
   it('a provider file with a bad field → exit 7 naming the field', async () => {

@@ -39,6 +39,19 @@ async function signIn(config: string, options: { clientId?: string; deny?: boole
 }
 
 describe('grantflow login (loopback redirect, RFC 8252)', { timeout: 90_000 }, () => {
+  it('--issuer: the provider is discovered from the server metadata (RFC 8414 / OpenID), then login and token work by its name', async () => {
+    const config = await freshConfig();
+    const run = cli(['login', 'discovered', '--issuer', server.issuer, '--client-id', 'cli-app', '--scope', 'openid', '--scope', 'api:read', '--no-browser'], { GRANTFLOW_CONFIG_DIR: config });
+    const [url] = await run.waitFor(AUTHORIZATION_URL);
+    expect(url.startsWith(server.authorizationEndpoint)).toBe(true);
+    await fetch(await server.approve(url));
+    const result = await run.exit;
+    expect(result.code, result.stderr).toBe(0);
+    const token = await cli(['token', 'discovered'], { GRANTFLOW_CONFIG_DIR: config }).exit;
+    expect(token.code, token.stderr).toBe(0);
+    expect(token.stdout.trim()).toBe(Object.values(await storedTokens(config))[0]!.accessToken);
+  });
+
   it('stores the tokens in tokens.json (mode 0600) and clients.json (no secret), prints no secret; the callback page says to close the tab', async () => {
     const config = await freshConfig();
     const { page, html, result, url, callbackUrl } = await signIn(config);
