@@ -31,7 +31,7 @@ const KB = 1000;
 export const BUDGETS = {
   'facade + code': { budget: 31 * KB, goal: 8 * KB },
   'facade + code + xstate': { budget: 44 * KB, goal: 22 * KB },
-  grantflow: { budget: 32 * KB, goal: null },
+  grantflow: { budget: 34 * KB, goal: null },
   'grantflow/machines': { budget: 28.5 * KB, goal: null },
   'grantflow/providers': { budget: 11 * KB, goal: null },
   'grantflow/testing': { budget: 12 * KB, goal: null },
