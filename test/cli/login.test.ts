@@ -39,6 +39,20 @@ async function signIn(config: string, options: { clientId?: string; deny?: boole
 }
 
 describe('grantflow login (loopback redirect, RFC 8252)', { timeout: 90_000 }, () => {
+  it('a second login replaces the stored tokens (same provider and client: one stored set, the new one)', async () => {
+    const config = await freshConfig();
+    const first = await signIn(config);
+    expect(first.result.code, first.result.stderr).toBe(0);
+    const before = Object.values(await storedTokens(config));
+    const second = await signIn(config);
+    expect(second.result.code, second.result.stderr).toBe(0);
+    const after = Object.values(await storedTokens(config));
+    expect(before).toHaveLength(1);
+    expect(after).toHaveLength(1);
+    expect(after[0]!.accessToken).not.toBe(before[0]!.accessToken);
+    expect(after[0]!.refreshToken).not.toBe(before[0]!.refreshToken);
+  });
+
   it('--issuer: the provider is discovered from the server metadata (RFC 8414 / OpenID), then login and token work by its name', async () => {
     const config = await freshConfig();
     const run = cli(['login', 'discovered', '--issuer', server.issuer, '--client-id', 'cli-app', '--scope', 'openid', '--scope', 'api:read', '--no-browser'], { GRANTFLOW_CONFIG_DIR: config });
