@@ -3,6 +3,7 @@ import { authorizationCodeMachine } from '../machines/authorization-code.js';
 import { refreshTokenMachine } from '../machines/refresh-token.js';
 import { clientAssertionMachine } from '../machines/client-assertion.js';
 import { clientCredentialsMachine } from '../machines/client-credentials.js';
+import type { ClientAuthMethod } from './provider/schema.js';
 import { OAuthError, toOAuthError } from './errors.js';
 import { createFlowId, PENDING_FLOW_GRACE_MS } from './grants/authorization-code.js';
 import { claimPendingFlow } from './grants/claim.js';
@@ -45,6 +46,8 @@ export interface OAuthClientOptions extends ServiceOptions {
   inspect?: Inspector;
   /** Show secrets to the inspector unredacted: local debugging only. */
   revealSecrets?: boolean;
+  /** The client authentication to use where the provider allows several (client_secret_basic or _post); default: the provider's first that fits. */
+  authMethod?: ClientAuthMethod;
   /** getAccessToken refreshes a token this close to its expiry, at most a quarter of its lifetime. Default 60 000 ms. */
   refreshWindowMs?: number;
 }
@@ -143,6 +146,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     clientId: options.clientId,
     ...(options.redirectUri === undefined ? {} : { redirectUri: options.redirectUri }),
     ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
+    ...(options.authMethod === undefined ? {} : { authMethod: options.authMethod }),
   };
   const codeMachine = provideServices(authorizationCodeMachine, { ...services, secrets });
   const refreshMachine = provideServices(refreshTokenMachine, { ...services, secrets });

@@ -1,3 +1,4 @@
+import type { ClientAuthMethod } from './provider/schema.js';
 import type { CryptoKeyLike, JsonWebKeyLike } from './crypto/web-types.js';
 /**
  * Secrets are never machine input (a persisted snapshot must not hold them): they are injected
@@ -20,4 +21,9 @@ export interface ClientConfig {
   redirectUri?: string;
   /** Sent as User-Agent on token requests (Path of Exile requires `OAuth {clientId}/{version} (contact: {contact})`). */
   userAgent?: string;
+  /**
+   * Which client authentication to use when the provider allows several (a server that takes both
+   * client_secret_basic and client_secret_post); default: the provider's first that the secrets fit.
+   */
+  authMethod?: ClientAuthMethod;
 }

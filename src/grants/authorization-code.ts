@@ -149,7 +149,7 @@ export async function exchangeCode(services: Services, secrets: ClientSecrets, i
     client,
     secrets,
     userAgentHeader: services.userAgentHeader,
-    auth: chooseClientAuth(provider, secretsFor('authorization_code', secrets)),
+    auth: chooseClientAuth(provider, secretsFor('authorization_code', secrets), client),
     grantType: 'authorization_code',
     params: {
       code: revealSecret(code),

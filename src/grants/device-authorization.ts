@@ -101,7 +101,7 @@ export function buildDeviceAuthorizationRequest(input: DeviceAuthorizationReques
     client: input.client,
     secrets,
     ...(input.userAgentHeader === undefined ? {} : { userAgentHeader: input.userAgentHeader }),
-    auth: chooseClientAuth(provider, secrets),
+    auth: chooseClientAuth(provider, secrets, input.client),
     // Not sent (sendsGrantType is false); the builder asks for one.
     grantType: 'device_code',
     params: { ...input.extraParams, scope: input.scopes.length > 0 ? input.scopes.join(' ') : undefined },
@@ -208,7 +208,7 @@ export function buildDeviceTokenRequest(input: DeviceTokenRequestInput): TokenRe
     client: input.client,
     secrets,
     ...(input.userAgentHeader === undefined ? {} : { userAgentHeader: input.userAgentHeader }),
-    auth: chooseClientAuth(provider, secrets),
+    auth: chooseClientAuth(provider, secrets, input.client),
     grantType: 'device_code',
     params: {
       grant_type: provider.token.sendsGrantType ? DEVICE_CODE_GRANT_TYPE : undefined,

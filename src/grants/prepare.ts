@@ -31,7 +31,7 @@ export function prepareGrant(
       field: 'secrets.apiKey',
     });
   }
-  return { provider, auth: chooseClientAuth(provider, secretsFor(grant, secrets)) };
+  return { provider, auth: chooseClientAuth(provider, secretsFor(grant, secrets), client) };
 }
 
 /**

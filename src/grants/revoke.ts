@@ -59,7 +59,7 @@ export function buildRevocationRequest(input: RevocationRequestInput): TokenRequ
     client: input.client,
     secrets,
     ...(input.userAgentHeader === undefined ? {} : { userAgentHeader: input.userAgentHeader }),
-    auth: chooseClientAuth(provider, secrets),
+    auth: chooseClientAuth(provider, secrets, input.client),
     // Not sent (sendsGrantType is false); the builder asks for one.
     grantType: 'refresh_token',
     params: { token: input.token, token_type_hint: input.tokenTypeHint },

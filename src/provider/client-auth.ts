@@ -7,8 +7,20 @@ import type { ClientAuthMethod, Provider } from './schema.js';
  * lists what it accepts, the secrets say what the client has, and one small function per method
  * adds what it must to the request.
  */
-export function chooseClientAuth(provider: Provider, secrets: ClientSecrets): ClientAuthMethod {
+export function chooseClientAuth(provider: Provider, secrets: ClientSecrets, client?: ClientConfig): ClientAuthMethod {
   const accepted = provider.token.authMethods;
+  const chosen = client?.authMethod;
+  if (chosen !== undefined) {
+    const fits = chosen === 'none' || (chosen === 'private_key_jwt' ? secrets.privateKey !== undefined : secrets.clientSecret !== undefined);
+    if (accepted.includes(chosen) && fits) return chosen;
+    throw new OAuthError(
+      'invalid_configuration',
+      accepted.includes(chosen)
+        ? `client.authMethod "${chosen}" needs ${chosen === 'private_key_jwt' ? 'secrets.privateKey' : 'secrets.clientSecret'}`
+        : `provider "${provider.id}" does not accept client.authMethod "${chosen}" (token.authMethods: ${accepted.join(', ')})`,
+      { field: 'client.authMethod' },
+    );
+  }
   if (secrets.privateKey !== undefined && accepted.includes('private_key_jwt')) return 'private_key_jwt';
   if (secrets.clientSecret !== undefined) {
     const method = accepted.find((m) => m === 'client_secret_basic' || m === 'client_secret_post');

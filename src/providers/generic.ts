@@ -25,6 +25,14 @@ export interface GenericOAuth2Options {
   /** Extra token-response fields to keep in `TokenSet.extra` (default: `id_token`). */
   keep?: string[];
   codeLifetimeMs?: number;
+  /** HTTP statuses answered without an OAuth error body, and the code each means (a bare 400 for a used refresh token: `{ 400: 'invalid_grant' }`). */
+  statusErrors?: Record<string, string>;
+  /** Error codes safe to retry (default `server_error`, `temporarily_unavailable`). */
+  retryableErrors?: string[];
+  /** `aud` of a private_key_jwt assertion: the token endpoint (default) or the issuer. */
+  assertionAudience?: 'token_endpoint' | 'issuer';
+  /** Whether a refresh token may be used more than once (then a refresh that may have been processed is retried). */
+  refreshTokensReusable?: boolean;
   headers?: Record<string, string>;
 }
 
@@ -49,6 +57,10 @@ export function genericOAuth2(options: GenericOAuth2Options): Provider {
     token: {
       url: options.tokenEndpoint,
       ...(options.authMethods === undefined ? {} : { authMethods: options.authMethods }),
+      ...(options.statusErrors === undefined ? {} : { statusErrors: options.statusErrors }),
+      ...(options.retryableErrors === undefined ? {} : { retryableErrors: options.retryableErrors }),
+      ...(options.assertionAudience === undefined ? {} : { assertionAudience: options.assertionAudience }),
+      ...(options.refreshTokensReusable === undefined ? {} : { refreshTokensReusable: options.refreshTokensReusable }),
       response: { keep: options.keep ?? ['id_token'] },
     },
     ...(options.revocationEndpoint === undefined ? {} : { revocation: { url: options.revocationEndpoint } }),
