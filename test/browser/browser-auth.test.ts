@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOidcServer, type OidcServer } from '../../src/cli/oidc-server.js';
 import type { AppState, BrowserAuthPageConfig } from './fixtures/browser-auth-app.js';
 import { chromiumSkipReason, launchChromium } from './support/chromium.js';
-import { bundleForBrowser, htmlPage } from './support/pages.js';
+import { bundlePage, htmlPage } from './support/page-server.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -45,7 +45,7 @@ async function startServer(): Promise<void> {
         revocationEndpoint: `${oidc!.issuer}/token/revocation`,
         clientId: CLIENT_ID,
       };
-      return send(200, 'text/html; charset=utf-8', htmlPage('grantflow/browser app', '/app.js', config));
+      return send(200, 'text/html; charset=utf-8', htmlPage('grantflow/browser app', 'app.js', config));
     }
     if (path === '/app.js') return send(200, 'text/javascript; charset=utf-8', script);
     if (path === '/favicon.ico') return send(204, 'image/x-icon', '');
@@ -96,7 +96,7 @@ function expectClean(session: Session, states: AppState[]) {
 
 describe.skipIf(!!chromiumSkipReason)(`grantflow/browser in headless Chromium${chromiumSkipReason ? ` (skipped: ${chromiumSkipReason})` : ''}`, () => {
   beforeAll(async () => {
-    script = await bundleForBrowser(join(import.meta.dirname, 'fixtures', 'browser-auth-app.ts'));
+    script = await bundlePage(join(import.meta.dirname, 'fixtures', 'browser-auth-app.ts'));
     await startServer();
     oidc = await startOidcServer({
       clients: [

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOidcServer, type OidcServer } from '../../src/cli/oidc-server.js';
 import type { WorkerApp } from './fixtures/worker-app.js';
 import { chromiumSkipReason, launchChromium } from './support/chromium.js';
-import { bundleForBrowser, htmlPage, startPageServer, type PageServer } from './support/pages.js';
+import { bundlePage, htmlPage, startPageServer, type PageServer } from './support/page-server.js';
 import type { RaceResult, TokenSummary, WorkerConfig } from './support/worker-shared.js';
 
 /**
@@ -62,15 +62,19 @@ async function openSession(): Promise<Session> {
 
 describe.skipIf(!!chromiumSkipReason)(`indexedDbStorage in a Web Worker, headless Chromium${chromiumSkipReason ? ` (skipped: ${chromiumSkipReason})` : ''}`, () => {
   beforeAll(async () => {
-    const [appScript, workerScript] = await Promise.all([bundleForBrowser(join(FIXTURES, 'worker-app.ts')), bundleForBrowser(join(FIXTURES, 'worker.ts'))]);
-    pages = await startPageServer({
-      pages: new Map([['/app', () => htmlPage('grantflow worker app', '/worker-app.js', config ?? {})]]),
-      scripts: new Map([
-        ['/worker-app.js', appScript],
-        ['/worker.js', workerScript],
-      ]),
-      connectSrc: () => (oidc ? new URL(oidc.issuer).origin : ''),
-    });
+    const [appScript, workerScript] = await Promise.all([bundlePage(join(FIXTURES, 'worker-app.ts')), bundlePage(join(FIXTURES, 'worker.ts'))]);
+    const scripts = new Map([
+      ['/worker-app.js', appScript],
+      ['/worker.js', workerScript],
+    ]);
+    pages = await startPageServer(
+      (path) => {
+        if (path === '/app') return { type: 'text/html; charset=utf-8', body: htmlPage('grantflow worker app', 'worker-app.js', config ?? {}) };
+        const script = scripts.get(path);
+        return script === undefined ? undefined : { type: 'text/javascript; charset=utf-8', body: script };
+      },
+      () => (oidc ? new URL(oidc.issuer).origin : ''),
+    );
     oidc = await startOidcServer({
       clients: [
         {

@@ -28,7 +28,8 @@ export interface PageServer {
 
 /**
  * Serves pages on 127.0.0.1 at a free port: `route(path)` answers each GET (undefined: 404), under
- * a CSP that allows scripts from this origin only and the network to `connectSrc()` only.
+ * a CSP that allows scripts and workers from this origin only and the network to `connectSrc()` only
+ * (read per request, so it can name a server started after this one).
  */
 export async function startPageServer(route: (path: string, url: URL) => { type: string; body: string } | undefined, connectSrc: () => string): Promise<PageServer> {
   const server: Server = createServer((req, res) => {
@@ -38,7 +39,7 @@ export async function startPageServer(route: (path: string, url: URL) => { type:
         'content-type': type,
         'cache-control': 'no-store',
         'x-content-type-options': 'nosniff',
-        'content-security-policy': `default-src 'none'; script-src 'self'; connect-src ${connectSrc() || "'none'"}; img-src 'self'; base-uri 'none'; form-action 'none'`,
+        'content-security-policy': `default-src 'none'; script-src 'self'; worker-src 'self'; connect-src ${connectSrc() || "'none'"}; img-src 'self'; base-uri 'none'; form-action 'none'`,
       });
       res.end(body);
     };
