@@ -5,12 +5,12 @@ import { DEVICE_CODE_GRANT_TYPE, type Provider } from '../provider/schema.js';
 import { resolveScopes } from '../provider/scopes.js';
 import { buildTokenRequest, type TokenRequest } from '../provider/token-request.js';
 import { MAX_LIFETIME_SECONDS, processTokenResponse, tokenErrorFrom, type RawResponse } from '../provider/token-response.js';
-import { checkUserAgent } from '../provider/user-agent.js';
 import { revealSecret, Secret } from '../secret.js';
 import type { ClientConfig, ClientSecrets } from '../secrets.js';
 import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
 import { sealTokenSet, withRequestedScopes, type TokenSet } from '../tokens.js';
+import { buildEndpointRequest } from './endpoint-request.js';
 import { prepareGrant, secretsFor } from './prepare.js';
 import { backoffDelay, canRetry } from './retry.js';
 import { writeTokens, type TokenLocation } from './token-store.js';
@@ -71,16 +71,6 @@ export function requireDeviceAuthorization(provider: Provider): NonNullable<Prov
   });
 }
 
-/**
- * The provider as the token request builder sees it when the request goes to the device
- * authorization endpoint: its URL, a form body (RFC 8628 §3.1), no grant_type. The client
- * authenticates by the same strategies (and with the same headers) as at the token endpoint.
- */
-function deviceAuthorizationView(provider: Provider): Provider {
-  const endpoint = requireDeviceAuthorization(provider);
-  return { ...provider, token: { ...provider.token, url: endpoint.url, body: 'form', sendsGrantType: false } };
-}
-
 export interface DeviceAuthorizationRequestInput {
   provider: Provider;
   client: ClientConfig;
@@ -93,19 +83,8 @@ export interface DeviceAuthorizationRequestInput {
 
 /** RFC 8628 §3.1: POST form `client_id` (or the client's authentication) and `scope`. */
 export function buildDeviceAuthorizationRequest(input: DeviceAuthorizationRequestInput): TokenRequest {
-  const provider = deviceAuthorizationView(input.provider);
-  checkUserAgent(provider, input.client, { userAgentHeader: input.userAgentHeader });
-  const secrets = secretsFor('device_code', input.secrets);
-  return buildTokenRequest({
-    provider,
-    client: input.client,
-    secrets,
-    ...(input.userAgentHeader === undefined ? {} : { userAgentHeader: input.userAgentHeader }),
-    auth: chooseClientAuth(provider, secrets, input.client),
-    // Not sent (sendsGrantType is false); the builder asks for one.
-    grantType: 'device_code',
-    params: { ...input.extraParams, scope: input.scopes.length > 0 ? input.scopes.join(' ') : undefined },
-  });
+  const params = { ...input.extraParams, scope: input.scopes.length > 0 ? input.scopes.join(' ') : undefined };
+  return buildEndpointRequest(requireDeviceAuthorization(input.provider), 'device_code', { ...input, params });
 }
 
 function invalidDeviceResponse(response: RawResponse, field: string, problem: string): OAuthError {

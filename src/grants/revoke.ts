@@ -1,14 +1,12 @@
 import { OAuthError } from '../errors.js';
-import { chooseClientAuth } from '../provider/client-auth.js';
 import type { Provider } from '../provider/schema.js';
-import { buildTokenRequest, type TokenRequest } from '../provider/token-request.js';
+import type { TokenRequest } from '../provider/token-request.js';
 import { tokenErrorFrom, type RawResponse } from '../provider/token-response.js';
-import { checkUserAgent } from '../provider/user-agent.js';
 import type { ClientConfig, ClientSecrets } from '../secrets.js';
 import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
 import type { TokenSet } from '../tokens.js';
-import { secretsFor } from './prepare.js';
+import { buildEndpointRequest } from './endpoint-request.js';
 
 /** RFC 7009 §2.1 `token_type_hint`. */
 export type TokenTypeHint = 'refresh_token' | 'access_token';
@@ -33,37 +31,12 @@ export function requireRevocation(provider: Provider): NonNullable<Provider['rev
 }
 
 /**
- * The provider as the token request builder sees it when the request goes to the revocation
- * endpoint: its URL, a form body, no grant_type, and the revocation endpoint's auth methods. The
- * client authenticates by the same strategies (and with the same headers) as at the token endpoint.
- */
-function revocationView(provider: Provider): Provider {
-  const revocation = requireRevocation(provider);
-  return {
-    ...provider,
-    token: { ...provider.token, url: revocation.url, body: 'form', sendsGrantType: false, authMethods: revocation.authMethods ?? provider.token.authMethods },
-  };
-}
-
-/**
  * RFC 7009 §2.1: POST form `token` and `token_type_hint`, with the client's authentication. The
  * client authenticates as in the refresh grant: a client secret (basic or post) or, for a public
  * client, `client_id` in the body; never with a signed assertion.
  */
 export function buildRevocationRequest(input: RevocationRequestInput): TokenRequest {
-  const provider = revocationView(input.provider);
-  checkUserAgent(provider, input.client, { userAgentHeader: input.userAgentHeader });
-  const secrets = secretsFor('refresh_token', input.secrets);
-  return buildTokenRequest({
-    provider,
-    client: input.client,
-    secrets,
-    ...(input.userAgentHeader === undefined ? {} : { userAgentHeader: input.userAgentHeader }),
-    auth: chooseClientAuth(provider, secrets, input.client),
-    // Not sent (sendsGrantType is false); the builder asks for one.
-    grantType: 'refresh_token',
-    params: { token: input.token, token_type_hint: input.tokenTypeHint },
-  });
+  return buildEndpointRequest(requireRevocation(input.provider), 'refresh_token', { ...input, params: { token: input.token, token_type_hint: input.tokenTypeHint } });
 }
 
 /**
