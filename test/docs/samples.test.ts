@@ -6,107 +6,30 @@
  *   files (package.json "exports", tsup.config.ts), so a sample is checked against src/ as it is.
  * - Each block is a virtual module of its own in ONE ts.Program (fast: one checker for all).
  * - Names a sample uses on purpose without declaring them (an app's `redis` client, `userId`, …)
- *   are declared once, below, in PRELUDE — typed as honestly as the package lets us.
+ *   are declared once in PRELUDE (support/blocks.ts, shared with run-samples.test.ts, which gives
+ *   them real values) — typed as honestly as the package lets us.
  * - A block may opt out only with `no-check` on its fence line (```ts no-check), for fragments
  *   that are not meant to be whole; OPT_OUTS lists them, so adding one is a visible change here.
+ * - A block marked `run` (```ts run, ```ts run=poe) is also run for real, against a fake provider:
+ *   run-samples.test.ts.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** Globals the samples use without declaring them: what an app would have in scope. */
-const PRELUDE = `
-// An app's own objects: its node-redis client, its storage, its inspector, a client made earlier.
-declare const redis: ReturnType<typeof import('redis').createClient>;  // node-redis
-declare const storage: import('grantflow').Storage;
-declare const inspect: import('grantflow').Inspector;
-declare const inspector: ReturnType<typeof import('@statelyai/inspect').createBrowserInspector>;
-declare const client: import('grantflow').OAuthClient;
-declare const provider: import('grantflow').ProviderInput;
-// Its configuration and secrets.
-declare const clientId: string;
-declare const clientSecret: string;
-declare const redirectUri: string;
-declare const pem: string;                            // docs/grants/client-assertion.md: exportPKCS8(privateKey)
-declare const pemOrJwk: string | JsonWebKey;
-declare const keyBytes: Uint8Array;                   // 32 bytes
-// Its request handling and UI.
-declare const userId: string;
-declare const key: string;
-declare const callbackUrl: string;
-declare const request: Request;
-declare const redirect: (url: string) => void;
-declare const button: HTMLButtonElement;
-declare const render: (what: string) => void;
-declare const useToken: (accessToken: string) => void;
-`;
+import { allBlocks, ENTRIES, PRELUDE, root, type Block as MarkdownBlock } from './support/blocks.js';
 
 /** Blocks allowed to carry `no-check`, by file → how many. Keep this short. */
 const OPT_OUTS: Record<string, number> = {};
 
-/** package specifier → source entry (package.json "exports" + tsup.config.ts `entry`). */
-const ENTRIES: Record<string, string> = {
-  grantflow: 'src/index.ts',
-  'grantflow/machines': 'machines/index.ts',
-  'grantflow/providers': 'src/providers/index.ts',
-  'grantflow/testing': 'src/testing/index.ts',
-  'grantflow/browser': 'src/browser/index.ts',
-  'grantflow/storage/file': 'src/storage/file-index.ts',
-  'grantflow/storage/redis': 'src/storage/redis-index.ts',
-};
-
-interface Block {
-  /** Markdown file, relative to the repository root. */
-  file: string;
-  /** 1-based line in the markdown file of the block's first code line. */
-  line: number;
-  code: string;
-  noCheck: boolean;
+interface Block extends MarkdownBlock {
   /** Absolute path of the virtual .ts file. */
   virtualPath: string;
 }
 
-function markdownFiles(): string[] {
-  const files = ['README.md'];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.md')) files.push(path);
-    }
-  };
-  walk('docs');
-  return files.sort();
-}
-
-function extractBlocks(file: string): Block[] {
-  const lines = readFileSync(join(root, file), 'utf8').split('\n');
-  const blocks: Block[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(\s*)(`{3,})(ts|typescript)(?:\s+(.*))?$/.exec(lines[i]!);
-    if (!open) continue;
-    const indent = open[1]!.length;
-    const fence = open[2]!;
-    const start = i + 1;
-    let end = start;
-    while (end < lines.length && !lines[end]!.trimStart().startsWith(fence)) end++;
-    if (end >= lines.length) throw new Error(`${file}:${i + 1}: unclosed code block`);
-    const code = lines
-      .slice(start, end)
-      .map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length)))
-      .join('\n');
-    const virtualPath = join(root, 'test/docs/__samples__', `${file.replace(/[\\/]/g, '__')}.L${start + 1}.ts`);
-    blocks.push({ file, line: start + 1, code, noCheck: /\bno-check\b/.test(open[4] ?? ''), virtualPath });
-    i = end;
-  }
-  return blocks;
-}
-
-const blocks = markdownFiles().flatMap(extractBlocks);
+const blocks: Block[] = allBlocks().map((b) => ({
+  ...b,
+  virtualPath: join(root, 'test/docs/__samples__', `${b.file.replace(/[\\/]/g, '__')}.L${b.line}.ts`),
+}));
 const checked = blocks.filter((b) => !b.noCheck);
 const preludePath = join(root, 'test/docs/__samples__/prelude.d.ts');
 
