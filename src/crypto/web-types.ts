@@ -10,6 +10,12 @@ export interface CryptoKeyLike {
   readonly usages: readonly string[];
 }
 
+/** A WebCrypto CryptoKeyPair, by its shape (a DOM `CryptoKeyPair` is assignable to it). */
+export interface CryptoKeyPairLike {
+  readonly publicKey: CryptoKeyLike;
+  readonly privateKey: CryptoKeyLike;
+}
+
 /** RFC 7517 JSON Web Key members (the DOM's JsonWebKey, by its shape). */
 export interface JsonWebKeyLike {
   kty?: string;

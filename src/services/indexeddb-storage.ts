@@ -1,3 +1,4 @@
+import type { CryptoKeyPairLike } from '../crypto/web-types.js';
 import { OAuthError } from '../errors.js';
 import type { Clock, Storage } from './types.js';
 
@@ -17,6 +18,12 @@ interface Entry {
   v: string;
   e?: number;
 }
+
+/**
+ * Where a key pair is stored: an array key, which no string key can equal, in the same store (so
+ * no schema upgrade). IndexedDB structured-clones CryptoKey objects, non-extractable ones included.
+ */
+const keyPairKey = (key: string) => ['grantflow:keyPair', key];
 
 /** One transaction as `transact` hands it to an operation. */
 interface Tx<T> {
@@ -48,6 +55,9 @@ const describeError = (error: unknown) =>
  * committed. So each of them is atomic across every tab and worker, like Redis SET NX or GETDEL.
  * Each call resolves once its transaction has committed, and rejects with `storage_error` naming
  * the operation when the transaction fails or aborts.
+ *
+ * getKeyPair and setKeyPairIfAbsent keep CryptoKeyPairs as they are (structured clone), beside the
+ * string values; setKeyPairIfAbsent is atomic like setIfAbsent, and `delete(key)` removes both.
  */
 export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage {
   const name = options.name ?? 'grantflow';
@@ -258,6 +268,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
     delete(key) {
       return transact<void>(`delete("${key}")`, 'readwrite', ({ store }) => {
         store.delete(key);
+        store.delete(keyPairKey(key));
       });
     },
     // The four below read and write in one readwrite transaction: atomic across tabs and workers (see above).
@@ -299,6 +310,25 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
           if (entry || expired) store.delete(key);
           keep(entry?.v);
         });
+      });
+    },
+    getKeyPair(key) {
+      return transact<CryptoKeyPairLike | undefined>(`getKeyPair("${key}")`, 'readonly', ({ store, keep, step }) => {
+        const request = store.get(keyPairKey(key)) as IDBRequest<{ p?: CryptoKeyPairLike } | undefined>;
+        request.onsuccess = () => step(() => keep(request.result?.p));
+      });
+    },
+    setKeyPairIfAbsent(key, pair) {
+      return transact<CryptoKeyPairLike>(`setKeyPairIfAbsent("${key}")`, 'readwrite', ({ store, keep, step }) => {
+        const request = store.get(keyPairKey(key)) as IDBRequest<{ p?: CryptoKeyPairLike } | undefined>;
+        request.onsuccess = () =>
+          step(() => {
+            const found = request.result?.p;
+            if (found) return keep(found);
+            // Only the two keys: nothing else on the caller's object is cloned.
+            store.put({ p: { publicKey: pair.publicKey, privateKey: pair.privateKey } }, keyPairKey(key));
+            keep(pair);
+          });
       });
     },
   };

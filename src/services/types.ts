@@ -1,5 +1,7 @@
 /** The services every side effect goes through. Each is optional when providing a machine: platform defaults fill in. */
 
+import type { CryptoKeyPairLike } from '../crypto/web-types.js';
+
 /** Any fetch-compatible function. */
 export type Http = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -26,6 +28,18 @@ export interface Storage {
    * true when it did. Makes the refresh lock a lease: its holder renews it while it works.
    */
   renewIfEquals?(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
+   * The CryptoKeyPair stored under `key` by setKeyPairIfAbsent, or undefined. Only a storage that
+   * keeps CryptoKey objects as they are (memory, IndexedDB) has it: a non-extractable private key
+   * is then kept without ever being exported. Key pairs live beside the string values (`get(key)`
+   * does not see them), never expire, and `delete(key)` removes them too.
+   */
+  getKeyPair?(key: string): Promise<CryptoKeyPairLike | undefined>;
+  /**
+   * Stores `pair` under `key` unless one is there already, in one atomic step; resolves with the
+   * pair stored (this one, or the one found), so concurrent callers end up with the same pair.
+   */
+  setKeyPairIfAbsent?(key: string, pair: CryptoKeyPairLike): Promise<CryptoKeyPairLike>;
 }
 
 export interface Clock {
