@@ -10,6 +10,8 @@ export default defineConfig([
       providers: 'src/providers/index.ts',
       testing: 'src/testing/index.ts',
       browser: 'src/browser/index.ts',
+      oidc: 'src/oidc/index.ts',
+      dpop: 'src/dpop/index.ts',
       'storage-redis': 'src/storage/redis-index.ts',
       // Node only (node:fs): built with the rest so it shares their OAuthError.
       'storage-file': 'src/storage/file-index.ts',

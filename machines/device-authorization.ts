@@ -99,6 +99,7 @@ export const deviceAuthorizationMachine = setup({
           deviceCode: context.deviceCode!,
           scopes: context.scopes ?? [],
           key: context.input.key,
+          resource: context.input.resource,
         }),
         onDone: { target: 'storing', actions: { type: 'assignTokens', params: ({ event }) => event.output } },
         onError: [

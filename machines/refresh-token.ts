@@ -96,6 +96,7 @@ export const refreshTokenMachine = setup({
               client: context.input.client,
               stored: context.stored!,
               ...(context.input.scopes ? { scopes: context.input.scopes } : {}),
+              ...(context.input.resource === undefined ? {} : { resource: context.input.resource }),
               ...(context.input.key === undefined ? {} : { key: context.input.key }),
               ...(context.lockToken === undefined ? {} : { lockToken: context.lockToken }),
             }),

@@ -27,25 +27,33 @@ import { gzipSync } from 'node:zlib';
 
 const KB = 1000;
 
-/** Budgets and goals, in bytes gzipped. `goal` is from issue 9; null where it sets none. */
+/**
+ * Budgets and goals, in bytes gzipped. `goal` is from issue 9; null where it sets none. Budgets
+ * are the measured sizes (the larger of sources and dist/), re-baselined on purpose when a feature
+ * lands: OpenID Connect, DPoP, PAR and resource indicators (2026-12-01) added 3.4 KB to the facade
+ * from the sources and 6.1 KB from dist/, with their heavy parts (id_token checks, JWKS, DPoP keys
+ * and proofs, UserInfo) loaded lazily.
+ */
 export const BUDGETS = {
-  'facade + code': { budget: 31 * KB, goal: 8 * KB },
-  'facade + code + xstate': { budget: 44 * KB, goal: 22 * KB },
-  grantflow: { budget: 34 * KB, goal: null },
-  'grantflow/machines': { budget: 28.5 * KB, goal: null },
-  'grantflow/providers': { budget: 11 * KB, goal: null },
+  'facade + code': { budget: 37 * KB, goal: 8 * KB },
+  'facade + code + xstate': { budget: 50.2 * KB, goal: 22 * KB },
+  grantflow: { budget: 40.3 * KB, goal: null },
+  'grantflow/machines': { budget: 33.5 * KB, goal: null },
+  'grantflow/providers': { budget: 11.1 * KB, goal: null },
   'grantflow/testing': { budget: 12 * KB, goal: null },
   // Goal from issue 10: sign-in, callback, getAccessToken and logout of a single-page app. Not met
-  // yet: it carries the whole facade (four grant machines, the zod provider schema); measured 32.1 KB.
-  'grantflow/browser': { budget: 31.5 * KB, goal: 10 * KB },
+  // yet: it carries the whole facade (four grant machines, the zod provider schema).
+  'grantflow/browser': { budget: 36.8 * KB, goal: 10 * KB },
+  'grantflow/oidc': { budget: 6.7 * KB, goal: null },
+  'grantflow/dpop': { budget: 10.3 * KB, goal: null },
 };
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Where each module comes from: the sources, or the built files of package.json "exports". */
 const SOURCES = {
-  src: { index: './src/index.ts', machines: './machines/index.ts', providers: './src/providers/index.ts', testing: './src/testing/index.ts', browser: './src/browser/index.ts' },
-  dist: { index: './dist/index.js', machines: './dist/machines.js', providers: './dist/providers.js', testing: './dist/testing.js', browser: './dist/browser.js' },
+  src: { index: './src/index.ts', machines: './machines/index.ts', providers: './src/providers/index.ts', testing: './src/testing/index.ts', browser: './src/browser/index.ts', oidc: './src/oidc/index.ts', dpop: './src/dpop/index.ts' },
+  dist: { index: './dist/index.js', machines: './dist/machines.js', providers: './dist/providers.js', testing: './dist/testing.js', browser: './dist/browser.js', oidc: './dist/oidc.js', dpop: './dist/dpop.js' },
 };
 
 function entries(from) {
@@ -64,6 +72,8 @@ function entries(from) {
     { name: 'grantflow/providers', contents: `export * from '${m.providers}';`, includes: 'every export of "./providers"', external: ['xstate'] },
     { name: 'grantflow/testing', contents: `export * from '${m.testing}';`, includes: 'every export of "./testing"', external: ['xstate'] },
     { name: 'grantflow/browser', contents: `export * from '${m.browser}';`, includes: 'every export of "./browser" (sign-in, callback, getAccessToken, logout)', external: ['xstate'] },
+    { name: 'grantflow/oidc', contents: `export * from '${m.oidc}';`, includes: 'every export of "./oidc"', external: ['xstate'] },
+    { name: 'grantflow/dpop', contents: `export * from '${m.dpop}';`, includes: 'every export of "./dpop"', external: ['xstate'] },
   ];
 }
 
@@ -115,7 +125,9 @@ async function measureEntry(from, entry) {
   const files = new Map(split.outputFiles.map((file) => [relative(root, file.path), file.contents]));
   const outputs = split.metafile.outputs;
   const js = Object.keys(outputs).filter((name) => name.endsWith('.js'));
-  const main = js.find((name) => outputs[name].entryPoint !== undefined);
+  // The entry read from stdin; a dynamically imported module is an entry point of its own in the metafile.
+  const main = js.find((name) => outputs[name].entryPoint === '<stdin>');
+  if (main === undefined) throw new Error(`no output for the entry <stdin> among ${js.join(', ')}`);
   // The entry chunk and what it imports statically, transitively: what a browser loads up front.
   const initial = new Set();
   const visit = (name) => {

@@ -22,6 +22,7 @@ import type { ClientConfig } from './secrets.js';
 import { resolveServices, type ServiceOptions } from './services/defaults.js';
 import { Secret } from './secret.js';
 import { plainTokenSet, type TokenSet } from './tokens.js';
+import type { UserInfo } from './oidc/userinfo.js';
 
 export interface OAuthClientOptions extends ServiceOptions {
   provider: ProviderInput;
@@ -58,6 +59,8 @@ export interface StartAuthorizationOptions {
   /** Which stored TokenSet the finished flow writes (one per user or account). Default `default`. */
   key?: string;
   pkceMethod?: PkceMethod;
+  /** RFC 8707 resource indicators: the APIs the tokens are for (absolute URIs). */
+  resource?: string | string[];
 }
 
 export interface StartedAuthorization {
@@ -106,17 +109,33 @@ export interface OAuthClient {
    */
   getAccessToken(options?: { key?: string }): Promise<TokenSet>;
   /** Refreshes now, whatever the expiry. */
-  refresh(options?: { key?: string; scopes?: string[] }): Promise<TokenSet>;
+  refresh(options?: { key?: string; scopes?: string[]; resource?: string | string[] }): Promise<TokenSet>;
   /**
    * A token for the client itself (client credentials): with privateKey, an RS256 client
    * assertion (private_key_jwt); with clientSecret, the secret. Cached until shortly before
    * expiry; concurrent callers share one request.
    */
-  clientCredentials(options?: { scopes?: string[]; force?: boolean }): Promise<TokenSet>;
+  clientCredentials(options?: { scopes?: string[]; force?: boolean; resource?: string | string[] }): Promise<TokenSet>;
   /** Revokes the stored set's tokens at the provider's revocation endpoint (RFC 7009); the set stays stored. */
   revoke(options?: RevokeOptions): Promise<void>;
   /** Revokes (see LogoutOptions.revoke), then deletes the stored set, even when the revocation failed. */
   logout(options?: LogoutOptions): Promise<LogoutResult>;
+  /**
+   * OpenID Connect UserInfo (OIDC Core §5.3) with the stored access token (refreshed when near
+   * expiry); its `sub` must be the id_token's. Needs the provider's `openid.userinfoUrl`.
+   */
+  getUserInfo(options?: { key?: string }): Promise<UserInfo>;
+  /**
+   * The headers that present the stored access token on one request to `url`: `Authorization:
+   * Bearer …`, or for a DPoP-bound token `Authorization: DPoP …` and a `DPoP` proof made for this
+   * method and URL (RFC 9449 §7). A proof is single-use: ask again for every request.
+   */
+  authorizationHeaders(request: { method: string; url: string; key?: string }): Promise<Record<string, string>>;
+  /**
+   * fetch with the stored access token presented (authorizationHeaders), through the client's
+   * `http`. A DPoP nonce challenge from the resource server is answered once.
+   */
+  fetch(url: string, init?: RequestInit & { key?: string }): Promise<Response>;
   /**
    * Resolves once the inspector has been handed every message so far (@statelyai/inspect sends
    * on idle callbacks). A single-page app awaits it before it navigates to the provider, or the
@@ -175,6 +194,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
         ...(start.extraParams ? { extraParams: start.extraParams } : {}),
         ...(start.key === undefined ? {} : { key: start.key }),
         ...(start.pkceMethod ? { pkceMethod: start.pkceMethod } : {}),
+        ...(start.resource === undefined ? {} : { resource: start.resource }),
       },
     }).start();
     try {
@@ -262,10 +282,19 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     return shared;
   }
 
-  function runRefresh(key: string | undefined, force: boolean, scopes?: string[]): Promise<TokenSet> {
-    return singleFlight(`refresh:${force ? 'force' : 'fresh'}:${key ?? 'default'}:${scopes?.join(' ') ?? ''}`, async () => {
+  function runRefresh(key: string | undefined, force: boolean, scopes?: string[], resource?: string | string[]): Promise<TokenSet> {
+    const resources = resource === undefined ? '' : [resource].flat().join(' ');
+    return singleFlight(`refresh:${force ? 'force' : 'fresh'}:${key ?? 'default'}:${scopes?.join(' ') ?? ''}:${resources}`, async () => {
       if (await storeUnsaved(key)) throw stillUnsaved();
-      const input = { provider, client, force, refreshWindowMs, ...(key === undefined ? {} : { key }), ...(scopes ? { scopes } : {}) };
+      const input = {
+        provider,
+        client,
+        force,
+        refreshWindowMs,
+        ...(key === undefined ? {} : { key }),
+        ...(scopes ? { scopes } : {}),
+        ...(resource === undefined ? {} : { resource }),
+      };
       return keepUnsaved(key, settle(await toPromise(createActor(refreshMachine, { ...actorOptions(), input }).start())));
     });
   }
@@ -282,8 +311,8 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     return runRefresh(options.key, false);
   }
 
-  function refresh(options: { key?: string; scopes?: string[] } = {}): Promise<TokenSet> {
-    return runRefresh(options.key, true, options.scopes);
+  function refresh(options: { key?: string; scopes?: string[]; resource?: string | string[] } = {}): Promise<TokenSet> {
+    return runRefresh(options.key, true, options.scopes, options.resource);
   }
 
   // The grant follows the secrets given, as the provider allows: a private key signs assertions.
@@ -292,10 +321,18 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       ? provideServices(clientAssertionMachine, { ...services, secrets })
       : provideServices(clientCredentialsMachine, { ...services, secrets });
 
-  function clientCredentials(options: { scopes?: string[]; force?: boolean } = {}): Promise<TokenSet> {
+  function clientCredentials(options: { scopes?: string[]; force?: boolean; resource?: string | string[] } = {}): Promise<TokenSet> {
     const scopes = [...(options.scopes ?? [])].sort().join(' ');
-    return singleFlight(`client_credentials:${options.force ? 'force' : 'cached'}:${scopes}`, async () => {
-      const input = { provider, client, refreshWindowMs, ...(options.scopes ? { scopes: options.scopes } : {}), ...(options.force ? { force: true } : {}) };
+    const resources = options.resource === undefined ? '' : [options.resource].flat().sort().join(' ');
+    return singleFlight(`client_credentials:${options.force ? 'force' : 'cached'}:${scopes}:${resources}`, async () => {
+      const input = {
+        provider,
+        client,
+        refreshWindowMs,
+        ...(options.scopes ? { scopes: options.scopes } : {}),
+        ...(options.force ? { force: true } : {}),
+        ...(options.resource === undefined ? {} : { resource: options.resource }),
+      };
       return settle(await toPromise(createActor(credentialsMachine, { ...actorOptions(), input }).start()));
     });
   }
@@ -334,6 +371,30 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     return result;
   }
 
+  async function getUserInfo(options: { key?: string } = {}): Promise<UserInfo> {
+    const url = provider.openid?.userinfoUrl;
+    if (url === undefined) {
+      throw new OAuthError('invalid_configuration', `provider "${provider.id}" has no userinfo endpoint (openid.userinfoUrl)`, { field: 'provider.openid.userinfoUrl' });
+    }
+    const tokens = await getAccessToken(options);
+    const { requestUserInfo } = await import('./grants/userinfo.js');
+    return requestUserInfo(services, provider, client, tokens, url);
+  }
+
+  // Resource requests: imported when first made, so an app that never makes one does not carry them.
+  async function authorizationHeaders(request: { method: string; url: string; key?: string }): Promise<Record<string, string>> {
+    const tokens = await getAccessToken(request.key === undefined ? {} : { key: request.key });
+    const { authorizationHeaders: headersFor } = await import('./grants/resource-request.js');
+    return headersFor(services, provider, client, tokens, { method: request.method, url: request.url });
+  }
+
+  async function fetchWithToken(url: string, init: RequestInit & { key?: string } = {}): Promise<Response> {
+    const { key, ...rest } = init;
+    const tokens = await getAccessToken(key === undefined ? {} : { key });
+    const { fetchWithTokens } = await import('./grants/resource-request.js');
+    return fetchWithTokens(services, provider, client, tokens, url, rest);
+  }
+
   return {
     provider,
     startAuthorization,
@@ -344,6 +405,9 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     clientCredentials,
     revoke,
     logout,
+    getUserInfo,
+    authorizationHeaders,
+    fetch: fetchWithToken,
     flushInspection: inspectionSettled,
   };
 }

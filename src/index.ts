@@ -4,13 +4,16 @@ export type { OAuthClient, OAuthClientOptions, StartAuthorizationOptions, Starte
 export type { TokenTypeHint, RevokeWhich } from './grants/revoke.js';
 export { OAuthError, isOAuthError, isOAuthErrorCode, GRANTFLOW_ERROR_CODES, RFC6749_ERROR_CODES, EXTENSION_ERROR_CODES } from './errors.js';
 export type { OAuthErrorCode, GrantflowErrorCode, Rfc6749ErrorCode, ExtensionErrorCode, SerializedOAuthError, OAuthErrorOptions } from './errors.js';
-export type { TokenSet } from './tokens.js';
+export type { IdTokenClaims, TokenSet } from './tokens.js';
 export type { ClientConfig, ClientSecrets } from './secrets.js';
 export { ProviderSchema } from './provider/schema.js';
-export type { Provider, ProviderInput, ClientAuthMethod, PkceMethod, GrantType, ScopeRules, RevocationEndpoint, DeviceAuthorizationEndpoint } from './provider/schema.js';
+export type { Provider, ProviderInput, ClientAuthMethod, PkceMethod, GrantType, ScopeRules, RevocationEndpoint, DeviceAuthorizationEndpoint, OpenIdConfig, DpopConfig } from './provider/schema.js';
 export { defineProvider, parseProvider } from './provider/parse.js';
 export { discoverProvider, type DiscoverProviderOptions, type ProviderOverrides, type WellKnown } from './discovery/discover.js';
 export { buildAuthorizationUrl } from './provider/authorization-url.js';
+export type { UserInfo } from './oidc/userinfo.js';
+// validateIdToken, createJwksCache … are in 'grantflow/oidc'; createDpopProof, generateDpopKeyPair … in
+// 'grantflow/dpop': the grants import them only when a provider needs them, so they stay out of this entry.
 export { buildTokenRequest, type TokenRequest } from './provider/token-request.js';
 export { processTokenResponse, type RawResponse } from './provider/token-response.js';
 export { checkCallback } from './provider/callback.js';

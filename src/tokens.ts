@@ -23,12 +23,39 @@ export interface TokenSet {
   scopes?: string[];
   /** The response fields the provider's data says to keep (EUrouter's `user_id`). */
   extra: Record<string, unknown>;
+  /**
+   * OpenID Connect: the claims of the id_token, validated (signature, iss, aud, azp, exp, iat,
+   * nonce) before the set was returned. Kept out of every inspector, like the tokens.
+   */
+  idTokenClaims?: IdTokenClaims;
+}
+
+/**
+ * The claims of a validated id_token (OpenID Connect Core 1.0 §2). The protocol claims are typed
+ * and their types checked; profile claims (`name`, `email`, `email_verified` …) are as the
+ * provider sent them, typed unknown: narrow them before use.
+ */
+export interface IdTokenClaims {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  nonce?: string;
+  azp?: string;
+  auth_time?: number;
+  acr?: string;
+  amr?: string[];
+  at_hash?: string;
+  sid?: string;
+  [claim: string]: unknown;
 }
 
 interface Hidden {
   accessToken: string;
   refreshToken: string | undefined;
   extra: Record<string, unknown>;
+  idTokenClaims: IdTokenClaims | undefined;
 }
 
 const hidden = new WeakMap<object, Hidden>();
@@ -45,6 +72,7 @@ function redactedView(tokens: TokenSet): Record<string, unknown> {
     ...(secret.refreshToken === undefined ? {} : { refreshToken: REDACTED }),
     ...(tokens.scopes === undefined ? {} : { scopes: tokens.scopes }),
     extra: Object.fromEntries(Object.keys(secret.extra).map((key) => [key, REDACTED])),
+    ...(secret.idTokenClaims === undefined ? {} : { idTokenClaims: REDACTED }),
   };
 }
 
@@ -52,6 +80,7 @@ const sealedPrototype: object = Object.create(Object.prototype, {
   accessToken: { get: function (this: object) { return hidden.get(this)?.accessToken; } },
   refreshToken: { get: function (this: object) { return hidden.get(this)?.refreshToken; } },
   extra: { get: function (this: object) { return hidden.get(this)?.extra; } },
+  idTokenClaims: { get: function (this: object) { return hidden.get(this)?.idTokenClaims; } },
   toJSON: { value: function (this: TokenSet) { return redactedView(this); } },
   [nodeInspect]: { value: function (this: TokenSet) { return redactedView(this); } },
 });
@@ -68,7 +97,12 @@ export function sealTokenSet(tokens: TokenSet): TokenSet {
   if (tokens.expiresAt !== undefined) sealed.expiresAt = tokens.expiresAt;
   if (tokens.issuedAt !== undefined) sealed.issuedAt = tokens.issuedAt;
   if (tokens.scopes !== undefined) sealed.scopes = Object.freeze([...tokens.scopes]);
-  hidden.set(sealed, { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, extra: Object.freeze({ ...tokens.extra }) });
+  hidden.set(sealed, {
+    accessToken: tokens.accessToken,
+    refreshToken: tokens.refreshToken,
+    extra: Object.freeze({ ...tokens.extra }),
+    idTokenClaims: tokens.idTokenClaims === undefined ? undefined : deepFreeze(structuredClone(tokens.idTokenClaims)),
+  });
   return Object.freeze(sealed) as unknown as TokenSet;
 }
 
@@ -79,7 +113,17 @@ export function plainTokenSet(tokens: TokenSet): TokenSet {
   if (tokens.issuedAt !== undefined) plain.issuedAt = tokens.issuedAt;
   if (tokens.refreshToken !== undefined) plain.refreshToken = tokens.refreshToken;
   if (tokens.scopes !== undefined) plain.scopes = [...tokens.scopes];
+  // Claims may nest (address): a deep copy, so the app's set shares nothing with grantflow's.
+  if (tokens.idTokenClaims !== undefined) plain.idTokenClaims = structuredClone(tokens.idTokenClaims);
   return plain;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /**

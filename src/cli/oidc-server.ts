@@ -26,10 +26,13 @@ export interface OidcServer {
   jwksUri: string;
   /** The API (resource server) access tokens are issued for: they are JWTs with this audience. */
   resource: string;
-  /** Acts as the user: signs in, consents, and returns the callback URL the server redirects to. */
-  approve(authorizationUrl: string, options?: { accountId?: string }): Promise<string>;
+  /**
+   * Acts as the user: signs in, consents, and returns the callback URL the server redirects to.
+   * `redirectUri`: where the callback goes, for a URL that does not say it (a pushed request's).
+   */
+  approve(authorizationUrl: string, options?: { accountId?: string; redirectUri?: string }): Promise<string>;
   /** Acts as the user refusing: the callback URL with error=access_denied. */
-  deny(authorizationUrl: string): Promise<string>;
+  deny(authorizationUrl: string, options?: { redirectUri?: string }): Promise<string>;
   /** RFC 8628 device authorization endpoint; only with `deviceFlow: true`. */
   deviceAuthorizationEndpoint: string;
   /**
@@ -58,6 +61,15 @@ export interface OidcServerOptions {
   deviceFlow?: boolean;
   /** Lifetime of a device code in seconds (default 600). */
   deviceCodeTtlSeconds?: number;
+  /**
+   * Access tokens for the API (urn:grantflow:api, JWTs) even when no `resource` is asked for
+   * (default true). False: only a `resource` parameter gives one; otherwise the token is for UserInfo.
+   */
+  defaultResource?: boolean;
+  /** DPoP (on by default in oidc-provider): also require a server nonce in every proof (RFC 9449 §8). */
+  dpopNonce?: boolean;
+  /** Refuse authorization requests that were not pushed first (RFC 9126 §5). */
+  requirePushedAuthorization?: boolean;
   /** oidc-provider's Provider class, when the caller imported it already (default: imported here). */
   Provider?: unknown;
 }
@@ -99,12 +111,15 @@ export async function startOidcServer(options: OidcServerOptions): Promise<OidcS
   const provider = new Provider(issuer, {
     clients: options.clients,
     jwks: { keys: [signingKey] },
-    scopes: ['openid', 'offline_access', ...resourceScopes],
-    findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
+    scopes: ['openid', 'offline_access', 'email', ...resourceScopes],
+    claims: { email: ['email', 'email_verified'] },
+    findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub, email: `${sub}@example.test`, email_verified: true }) }),
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
+      ...(options.dpopNonce ? { dPoP: { enabled: true, nonceSecret: Buffer.from(crypto.getRandomValues(new Uint8Array(32))), requireNonce: () => true } } : {}),
+      ...(options.requirePushedAuthorization ? { pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true } } : {}),
       introspection: { enabled: true },
       deviceFlow: {
         enabled: options.deviceFlow ?? false,
@@ -121,10 +136,14 @@ export async function startOidcServer(options: OidcServerOptions): Promise<OidcS
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async () => RESOURCE,
+        defaultResource: async () => (options.defaultResource === false ? undefined : RESOURCE),
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx: unknown, resource: string) => {
-          if (resource !== RESOURCE) throw new Provider.errors.InvalidTarget();
+          if (resource !== RESOURCE) {
+            // oidc-provider's error classes are a named export (not on the Provider class).
+            const { errors } = (await import('oidc-provider')) as unknown as { errors: { InvalidTarget: new () => Error } };
+            throw new errors.InvalidTarget();
+          }
           return { scope: resourceScopes.join(' '), audience: RESOURCE, accessTokenFormat: 'jwt', accessTokenTTL: options.accessTokenTtlSeconds ?? 3600 };
         },
       },
@@ -239,12 +258,12 @@ export async function startOidcServer(options: OidcServerOptions): Promise<OidcS
     events,
     async approve(authorizationUrl, approval = {}) {
       decision = { accountId: approval.accountId ?? 'user-1' };
-      return followToCallback(authorizationUrl, redirectOf(authorizationUrl));
+      return followToCallback(authorizationUrl, approval.redirectUri ?? redirectOf(authorizationUrl));
     },
-    async deny(authorizationUrl) {
+    async deny(authorizationUrl, denial = {}) {
       decision = 'deny';
       try {
-        return await followToCallback(authorizationUrl, redirectOf(authorizationUrl));
+        return await followToCallback(authorizationUrl, denial.redirectUri ?? redirectOf(authorizationUrl));
       } finally {
         decision = { accountId: 'user-1' };
       }

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { OAuthError } from '../errors.js';
+import { mergeOverrides, type ProviderOverrides } from '../provider/overrides.js';
 import { parseProvider } from '../provider/parse.js';
 import { DEVICE_CODE_GRANT_TYPE, type ClientAuthMethod, type GrantType, type PkceMethod, type Provider, type ProviderInput } from '../provider/schema.js';
 import type { TokenRequest } from '../provider/token-request.js';
@@ -14,16 +15,7 @@ import type { Http } from '../services/types.js';
  * plain, JSON-serialisable data as a hand-written provider, parsed by ProviderSchema.
  */
 
-/** Every field optional, all the way down; arrays are replaced whole. */
-export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
-
-/**
- * What the metadata does not say (default scopes, `token.response.keep`, `headers`, a `userAgent`
- * rule …) or what the app knows better. Merged over the discovered data: objects field by field,
- * arrays and values replaced. `issuer` cannot be overridden (it is what was asked for and checked);
- * `id` and `name` are options of their own.
- */
-export type ProviderOverrides = DeepPartial<Omit<ProviderInput, 'id' | 'name' | 'issuer'>>;
+export type { DeepPartial, ProviderOverrides } from '../provider/overrides.js';
 
 export type WellKnown = 'oauth-authorization-server' | 'openid-configuration' | 'both';
 
@@ -48,6 +40,17 @@ export interface DiscoverProviderOptions {
   wellKnown?: WellKnown;
   /** Aborts the request (`cancelled`). */
   signal?: AbortSignal;
+  /**
+   * Push authorization requests (RFC 9126) to the metadata's `pushed_authorization_request_endpoint`.
+   * Default: only when the metadata says `require_pushed_authorization_requests: true`.
+   */
+  pushedAuthorization?: boolean;
+  /**
+   * Bind tokens to a DPoP key (RFC 9449), with the first of the metadata's
+   * `dpop_signing_alg_values_supported` that grantflow has. Off by default: DPoP-bound tokens need a
+   * proof on every resource request too (see docs/dpop.md).
+   */
+  dpop?: boolean;
 }
 
 /** The client authentication methods grantflow has, in the order a discovered provider prefers them. */
@@ -73,10 +76,29 @@ const MetadataSchema = z.object({
   /** Informational only: nothing is derived from it. */
   scopes_supported: opt(Strings),
   authorization_response_iss_parameter_supported: opt(z.boolean()),
+  // OpenID Connect Discovery 1.0 §3
+  jwks_uri: opt(z.string()),
+  userinfo_endpoint: opt(z.string()),
+  id_token_signing_alg_values_supported: opt(Strings),
+  // RFC 9126 §5, RFC 9449 §5.1
+  pushed_authorization_request_endpoint: opt(z.string()),
+  require_pushed_authorization_requests: opt(z.boolean()),
+  dpop_signing_alg_values_supported: opt(Strings),
 });
 type Metadata = z.output<typeof MetadataSchema>;
 
-const URL_FIELDS = ['authorization_endpoint', 'token_endpoint', 'revocation_endpoint', 'device_authorization_endpoint'] as const;
+const URL_FIELDS = [
+  'authorization_endpoint',
+  'token_endpoint',
+  'revocation_endpoint',
+  'device_authorization_endpoint',
+  'jwks_uri',
+  'userinfo_endpoint',
+  'pushed_authorization_request_endpoint',
+] as const;
+
+/** The DPoP algorithms grantflow can sign with, in its order of preference. */
+const DPOP_ALGS = ['ES256', 'EdDSA', 'ES384', 'PS256', 'RS256'] as const;
 
 /**
  * Fetches the issuer's metadata and returns provider data for it. The metadata's `issuer` must
@@ -161,6 +183,11 @@ function checkOptions(options: DiscoverProviderOptions): void {
   }
   if (options.maxResponseBytes !== undefined && !(Number.isSafeInteger(options.maxResponseBytes) && options.maxResponseBytes > 0)) {
     throw new OAuthError('invalid_configuration', 'maxResponseBytes must be a positive integer number of bytes', { field: 'maxResponseBytes' });
+  }
+  for (const name of ['pushedAuthorization', 'dpop'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') {
+      throw new OAuthError('invalid_configuration', `${name} must be a boolean`, { field: name });
+    }
   }
   if (options.http !== undefined && typeof options.http !== 'function') {
     throw new OAuthError('invalid_configuration', 'http must be a fetch-compatible function', { field: 'http' });
@@ -282,6 +309,9 @@ function providerFromMetadata(issuer: string, metadata: Metadata, options: Disco
     : undefined;
 
   const discovered: ProviderInput = {
+    ...openIdOf(metadata),
+    ...pushedAuthorizationOf(metadata, options, authorizationUrl !== undefined),
+    ...dpopOf(metadata, options),
     id: options.id ?? defaultId(new URL(issuer)),
     name: options.name ?? issuer,
     issuer,
@@ -304,18 +334,46 @@ function providerFromMetadata(issuer: string, metadata: Metadata, options: Disco
     ...(deviceUrl !== undefined ? { deviceAuthorization: { url: deviceUrl } } : {}),
     grants,
   };
-  return parseProvider(merge(discovered, overrides));
+  return parseProvider(mergeOverrides(discovered, overrides));
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+/**
+ * OpenID Connect (Discovery §3): a server with a `jwks_uri` that says it issues id_tokens. Its
+ * algorithms are those it lists that can be verified with a public key (never `none` or HS*);
+ * RS256, which every OpenID Provider must support, when it lists none of them.
+ */
+function openIdOf(metadata: Metadata): Pick<ProviderInput, 'openid'> {
+  const algs = metadata.id_token_signing_alg_values_supported;
+  const says = algs !== undefined && algs !== null ? true : (metadata.scopes_supported ?? []).includes('openid') || !!metadata.userinfo_endpoint;
+  if (!metadata.jwks_uri || !says) return {};
+  const usable = (algs ?? []).filter((alg) => alg !== 'none' && !alg.startsWith('HS'));
+  return {
+    openid: {
+      jwksUri: metadata.jwks_uri,
+      ...(metadata.userinfo_endpoint ? { userinfoUrl: metadata.userinfo_endpoint } : {}),
+      idTokenSigningAlgs: usable.length > 0 ? usable : ['RS256'],
+    },
+  };
 }
 
-/** Overrides over the discovered data: objects merged field by field, everything else replaced; undefined is skipped. */
-function merge(base: unknown, over: unknown): unknown {
-  if (over === undefined) return base;
-  if (!isPlainObject(base) || !isPlainObject(over)) return over;
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(over)) out[key] = merge(base[key], value);
-  return out;
+function pushedAuthorizationOf(metadata: Metadata, options: DiscoverProviderOptions, hasAuthorization: boolean): Pick<ProviderInput, 'pushedAuthorization'> {
+  const url = metadata.pushed_authorization_request_endpoint ?? undefined;
+  const wanted = options.pushedAuthorization ?? metadata.require_pushed_authorization_requests === true;
+  if (!wanted || !hasAuthorization) return {};
+  if (url === undefined) {
+    throw metadataError(
+      'pushed_authorization_request_endpoint',
+      options.pushedAuthorization ? 'is required for pushedAuthorization: true' : 'is required when require_pushed_authorization_requests is true',
+    );
+  }
+  return { pushedAuthorization: { url } };
+}
+
+function dpopOf(metadata: Metadata, options: DiscoverProviderOptions): Pick<ProviderInput, 'dpop'> {
+  if (!options.dpop) return {};
+  const listed = metadata.dpop_signing_alg_values_supported;
+  if (listed === undefined || listed === null) throw metadataError('dpop_signing_alg_values_supported', 'is required for dpop: true (the server does not say it supports DPoP)');
+  const algs = DPOP_ALGS.filter((alg) => listed.includes(alg) || (alg === 'EdDSA' && listed.includes('Ed25519')));
+  if (algs.length === 0) throw metadataError('dpop_signing_alg_values_supported', `lists no algorithm grantflow signs DPoP proofs with (${DPOP_ALGS.join(', ')})`);
+  return { dpop: { algs: [...algs] } };
 }

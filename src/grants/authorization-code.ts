@@ -1,7 +1,12 @@
 import { fromPromise } from 'xstate';
 import { createPkcePair, createState } from '../crypto/pkce.js';
 import { OAuthError, toOAuthError } from '../errors.js';
-import { buildAuthorizationUrl, redirectUriToSend } from '../provider/authorization-url.js';
+import { authorizationParams, buildAuthorizationUrl, buildPushedAuthorizationUrl, redirectUriToSend, type AuthorizationUrlOptions } from '../provider/authorization-url.js';
+import { checkResource } from '../provider/resource.js';
+import { createNonce } from '../oidc/nonce.js';
+import { buildEndpointRequest } from './endpoint-request.js';
+import { isOpenIdSignIn, withIdTokenClaims } from './openid.js';
+import { sendToProvider } from './session.js';
 import { checkCallback } from '../provider/callback.js';
 import { chooseClientAuth } from '../provider/client-auth.js';
 import type { PkceMethod, Provider } from '../provider/schema.js';
@@ -9,7 +14,6 @@ import { resolveScopes } from '../provider/scopes.js';
 import { buildTokenRequest } from '../provider/token-request.js';
 import { processTokenResponse } from '../provider/token-response.js';
 import type { ClientSecrets } from '../secrets.js';
-import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
 import { isSecret, revealSecret, Secret } from '../secret.js';
 import { sealTokenSet, withRequestedScopes, type TokenSet } from '../tokens.js';
@@ -32,6 +36,10 @@ export interface PendingFlow {
   scopes: string[];
   codeVerifier?: Secret;
   pkceMethod?: PkceMethod;
+  /** OpenID Connect: sent in the authorization request, expected in the id_token. */
+  nonce?: Secret;
+  /** RFC 8707: sent again at the exchange. */
+  resource?: string[];
   createdAt: number;
 }
 
@@ -92,22 +100,30 @@ function checkRedirectUri(client: AuthorizationCodeInput['client']): string {
 }
 
 /** Makes the PKCE pair and state, builds the authorization URL, and saves the pending flow. */
-export async function prepareAuthorization(services: Services, secrets: ClientSecrets, input: AuthorizationCodeInput): Promise<PreparedAuthorization> {
+export async function prepareAuthorization(services: Services, secrets: ClientSecrets, input: AuthorizationCodeInput, signal?: AbortSignal): Promise<PreparedAuthorization> {
   const { provider, auth } = prepareGrant(input.provider, input.client, secrets, 'authorization_code', { userAgentHeader: services.userAgentHeader });
   const redirectUri = checkRedirectUri(input.client);
   const scopes = resolveScopes(provider, 'authorization_code', input.scopes, auth !== 'none');
   const pkceMethod = choosePkce(provider, input.pkceMethod);
   const pkce = pkceMethod ? await createPkcePair(services.random, pkceMethod) : undefined;
   const state = createState(services.random);
-  const authorizationUrl = buildAuthorizationUrl({
+  const resource = checkResource(input.resource);
+  // OpenID Connect (Core §3.1.2.1): a nonce binds the id_token to this flow.
+  const nonce = isOpenIdSignIn(provider, scopes) ? createNonce(services.random) : undefined;
+  const request: AuthorizationUrlOptions = {
     provider,
     clientId: input.client.clientId,
     redirectUri,
     scopes,
     state,
     ...(pkce ? { pkce } : {}),
+    ...(nonce === undefined ? {} : { nonce }),
+    ...(resource ? { resource } : {}),
     ...(input.extraParams ? { extraParams: input.extraParams } : {}),
-  });
+  };
+  const authorizationUrl = provider.pushedAuthorization
+    ? await pushAuthorizationRequest(services, secrets, input, request, signal)
+    : buildAuthorizationUrl(request);
   const flow: PendingFlow = {
     flowId: input.flowId ?? createFlowId(services.random),
     provider,
@@ -116,9 +132,40 @@ export async function prepareAuthorization(services: Services, secrets: ClientSe
     sentRedirectUri: redirectUriToSend(provider, redirectUri, state),
     scopes,
     ...(pkce ? { codeVerifier: Secret.of(pkce.verifier), pkceMethod: pkce.method } : {}),
+    ...(nonce === undefined ? {} : { nonce: Secret.of(nonce) }),
+    ...(resource ? { resource } : {}),
     createdAt: services.clock.now(),
   };
   return { flow, authorizationUrl };
+}
+
+/**
+ * RFC 9126: the request is pushed to the provider first (authenticated as at the token endpoint);
+ * the URL the user is sent to carries only the client id and the request URI given back. Nothing
+ * is redeemed by a push, so the facade's caller may simply start again when it fails.
+ */
+async function pushAuthorizationRequest(
+  services: Services,
+  secrets: ClientSecrets,
+  input: AuthorizationCodeInput,
+  request: AuthorizationUrlOptions,
+  signal?: AbortSignal,
+): Promise<string> {
+  const provider = request.provider;
+  const endpoint = provider.pushedAuthorization!;
+  const codeSecrets = secretsFor('authorization_code', secrets);
+  // Imported when a provider pushes: a bundle whose providers never do does not carry it.
+  const { buildPushedAuthorizationRequest, processPushedAuthorizationResponse } = await import('../provider/pushed-authorization.js');
+  const built = buildPushedAuthorizationRequest({
+    provider,
+    client: input.client,
+    secrets: codeSecrets,
+    params: authorizationParams(request),
+    build: (params) => buildEndpointRequest(endpoint, 'authorization_code', { provider, client: input.client, secrets, userAgentHeader: services.userAgentHeader, params }),
+  });
+  const response = await sendToProvider(services, provider, input.client, built, signal);
+  const pushed = processPushedAuthorizationResponse(provider, response, services.clock.now());
+  return buildPushedAuthorizationUrl(provider, input.client.clientId, pushed.requestUri);
 }
 
 /** Saves the pending flow under its state, as the small explicit record (see pending-flow.ts). */
@@ -156,11 +203,18 @@ export async function exchangeCode(services: Services, secrets: ClientSecrets, i
       redirect_uri: provider.token.sendsRedirectUri ? flow.sentRedirectUri : undefined,
       code_verifier: flow.codeVerifier === undefined ? undefined : revealSecret(flow.codeVerifier),
       code_challenge_method: provider.token.sendsCodeChallengeMethod ? flow.pkceMethod : undefined,
+      resource: flow.resource,
     },
   });
-  const response = await sendRequest(services, request, signal);
+  const response = await sendToProvider(services, provider, client, request, signal);
   const requested = provider.authorization!.sendsScope ? flow.scopes : [];
-  return sealTokenSet(withRequestedScopes(processTokenResponse(provider, response, services.clock.now()), requested));
+  const tokens = withRequestedScopes(processTokenResponse(provider, response, services.clock.now()), requested);
+  return sealTokenSet(
+    await withIdTokenClaims(services, provider, client.clientId, response, tokens, {
+      required: /*MUT*/false,
+      nonce: flow.nonce,
+    }),
+  );
 }
 
 export interface StoreTokensInput {
@@ -216,9 +270,9 @@ const errorMessage = (error: unknown) => (error instanceof Error ? error.message
 export function authorizationCodeImplementations(services: Services, secrets: ClientSecrets) {
   return {
     actors: {
-      prepareAuthorization: fromPromise<PreparedAuthorization, AuthorizationCodeContext>(async ({ input: context }) => {
+      prepareAuthorization: fromPromise<PreparedAuthorization, AuthorizationCodeContext>(async ({ input: context, signal }) => {
         try {
-          const prepared = await prepareAuthorization(services, secrets, context.input);
+          const prepared = await prepareAuthorization(services, secrets, context.input, signal);
           await savePendingFlow(services, { ...context, flow: prepared.flow });
           return prepared;
         } catch (error) {

@@ -1,3 +1,5 @@
+import { sendToProvider } from './session.js';
+import { checkResource } from '../provider/resource.js';
 import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import { importSigningKey, signClientAssertion } from '../crypto/client-assertion.js';
 import { OAuthError, toOAuthError } from '../errors.js';
@@ -6,7 +8,6 @@ import { resolveScopes } from '../provider/scopes.js';
 import { buildTokenRequest } from '../provider/token-request.js';
 import { processTokenResponse } from '../provider/token-response.js';
 import type { ClientSecrets } from '../secrets.js';
-import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
 import { revealSecret, Secret } from '../secret.js';
 import { sealTokenSet, withRequestedScopes, type TokenSet } from '../tokens.js';
@@ -44,11 +45,17 @@ export interface PreparedClientCredentials {
   scopes: string[];
 }
 
-/** The cache of a token per scope set (or per the caller's key). */
+/** Scopes and resources (RFC 8707) both shape the token, so both are in the default cache key. */
+function cacheKeyOf(context: ClientCredentialsContext): string {
+  const resource = checkResource(context.input.resource);
+  return resource ? `${context.scopes!.join(' ')}|${[...resource].sort().join(' ')}` : context.scopes!.join(' ');
+}
+
+/** The cache of a token per scope set and resources (or per the caller's key). */
 export const cacheLocation = (context: ClientCredentialsContext): TokenLocation => ({
   providerId: context.provider!.id,
   clientId: context.input.client.clientId,
-  key: `client_credentials:${context.input.key ?? context.scopes!.join(' ')}`,
+  key: `client_credentials:${context.input.key ?? cacheKeyOf(context)}`,
 });
 
 /**
@@ -71,6 +78,7 @@ export function prepareClientCredentials(input: ClientCredentialsInput, secrets:
     });
   }
   const scopes = resolveScopes(provider, 'client_credentials', input.scopes, true).sort();
+  checkResource(input.resource);
   return { provider, auth, scopes };
 }
 
@@ -93,10 +101,11 @@ export async function requestToken(services: Services, secrets: ClientSecrets, c
     userAgentHeader: services.userAgentHeader,
     auth: context.auth!,
     grantType: 'client_credentials',
-    params: { scope: context.scopes!.length > 0 ? context.scopes!.join(' ') : undefined },
+    params: { scope: context.scopes!.length > 0 ? context.scopes!.join(' ') : undefined, resource: checkResource(context.input.resource) },
     ...(context.assertion === undefined ? {} : { assertion: revealSecret(context.assertion) }),
   });
-  return sealTokenSet(withRequestedScopes(processTokenResponse(provider, await sendRequest(services, request, signal), services.clock.now()), context.scopes!));
+  const response = await sendToProvider(services, provider, context.input.client, request, signal);
+  return sealTokenSet(withRequestedScopes(processTokenResponse(provider, response, services.clock.now()), context.scopes!));
 }
 
 /** The named implementations shared by clientCredentialsMachine and clientAssertionMachine. */

@@ -1,3 +1,6 @@
+import { sendToProvider } from './session.js';
+import { withIdTokenClaims } from './openid.js';
+import { checkResource } from '../provider/resource.js';
 import { fromPromise } from 'xstate';
 import { OAuthError, toOAuthError } from '../errors.js';
 import { chooseClientAuth } from '../provider/client-auth.js';
@@ -77,13 +80,15 @@ export interface DeviceAuthorizationRequestInput {
   secrets: ClientSecrets;
   scopes: readonly string[];
   extraParams?: Record<string, string> | undefined;
+  /** RFC 8707 resource indicators (checkResource). */
+  resource?: string[] | undefined;
   /** services.userAgentHeader: false in a browser, which cannot send a User-Agent. */
   userAgentHeader?: boolean;
 }
 
 /** RFC 8628 §3.1: POST form `client_id` (or the client's authentication) and `scope`. */
 export function buildDeviceAuthorizationRequest(input: DeviceAuthorizationRequestInput): TokenRequest {
-  const params = { ...input.extraParams, scope: input.scopes.length > 0 ? input.scopes.join(' ') : undefined };
+  const params = { ...input.extraParams, scope: input.scopes.length > 0 ? input.scopes.join(' ') : undefined, resource: input.resource };
   return buildEndpointRequest(requireDeviceAuthorization(input.provider), 'device_code', { ...input, params });
 }
 
@@ -174,6 +179,7 @@ export interface DeviceTokenRequestInput {
   client: ClientConfig;
   secrets: ClientSecrets;
   deviceCode: Secret;
+  resource?: string[] | undefined;
   userAgentHeader?: boolean;
 }
 
@@ -192,6 +198,7 @@ export function buildDeviceTokenRequest(input: DeviceTokenRequestInput): TokenRe
     params: {
       grant_type: provider.token.sendsGrantType ? DEVICE_CODE_GRANT_TYPE : undefined,
       device_code: revealSecret(input.deviceCode),
+      resource: input.resource,
       // client_id comes with the client's authentication (RFC 8628 §3.4: in the body when it does not authenticate).
     },
   });
@@ -216,6 +223,7 @@ export async function requestDeviceCode(services: Services, secrets: ClientSecre
     secrets,
     scopes,
     extraParams: input.extraParams,
+    resource: checkResource(input.resource),
     userAgentHeader: services.userAgentHeader,
   });
   const response = await sendRequest(services, request, signal);
@@ -229,13 +237,24 @@ export interface PollTokenInput {
   scopes: string[];
   /** Where the tokens go, should the actor stop while they are in flight. */
   key?: string | undefined;
+  /** The machine's input `resource`, sent again with every poll. */
+  resource?: string | string[] | undefined;
 }
 
 /** One poll of the token endpoint. */
 export async function pollToken(services: Services, secrets: ClientSecrets, input: PollTokenInput, signal?: AbortSignal): Promise<TokenSet> {
-  const request = buildDeviceTokenRequest({ provider: input.provider, client: input.client, secrets, deviceCode: input.deviceCode, userAgentHeader: services.userAgentHeader });
-  const response = await sendRequest(services, request, signal);
-  return sealTokenSet(withRequestedScopes(processDeviceTokenResponse(input.provider, response, services.clock.now()), input.scopes));
+  const request = buildDeviceTokenRequest({
+    provider: input.provider,
+    client: input.client,
+    secrets,
+    deviceCode: input.deviceCode,
+    resource: checkResource(input.resource),
+    userAgentHeader: services.userAgentHeader,
+  });
+  const response = await sendToProvider(services, input.provider, input.client, request, signal);
+  const tokens = withRequestedScopes(processDeviceTokenResponse(input.provider, response, services.clock.now()), input.scopes);
+  // No nonce in the device grant: an id_token, when the server issues one, is validated all the same.
+  return sealTokenSet(await withIdTokenClaims(services, input.provider, input.client.clientId, response, tokens, { required: false }));
 }
 
 export interface StoreDeviceTokensInput {

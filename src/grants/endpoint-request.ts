@@ -11,7 +11,7 @@ export interface EndpointRequestInput {
   secrets: ClientSecrets;
   /** services.userAgentHeader: false in a browser, which cannot send a User-Agent. */
   userAgentHeader?: boolean | undefined;
-  params: Record<string, string | undefined>;
+  params: Record<string, string | readonly string[] | undefined>;
 }
 
 /**

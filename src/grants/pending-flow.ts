@@ -27,6 +27,8 @@ export const PendingFlowRecordSchema = z.strictObject({
   codeVerifier: z.optional(z.string().check(z.minLength(1))),
   pkceMethod: z.optional(PkceMethodSchema),
   extraParams: z.optional(z.record(z.string(), z.string())),
+  nonce: z.optional(z.string().check(z.minLength(1))),
+  resource: z.optional(z.array(z.string())),
   createdAt: z.number().check(z.refine(Number.isFinite)),
 });
 
@@ -45,6 +47,8 @@ export function encodePendingFlow(context: AuthorizationCodeContext): PendingFlo
     ...(flow.codeVerifier === undefined ? {} : { codeVerifier: revealSecret(flow.codeVerifier) }),
     ...(flow.pkceMethod === undefined ? {} : { pkceMethod: flow.pkceMethod }),
     ...(input.extraParams === undefined ? {} : { extraParams: input.extraParams }),
+    ...(flow.nonce === undefined ? {} : { nonce: revealSecret(flow.nonce) }),
+    ...(flow.resource === undefined ? {} : { resource: flow.resource }),
     createdAt: flow.createdAt,
   };
 }
@@ -90,6 +94,9 @@ export function decodePendingFlow(raw: string, owner: PendingFlowOwner): Authori
   if (provider.authorization?.pkce.support === 'required' && record.codeVerifier === undefined) {
     throw corrupt('has no code verifier, which this provider requires', 'storage.pendingFlow.codeVerifier');
   }
+  if (provider.openid && record.scopes.includes('openid') && record.nonce === undefined) {
+    throw corrupt('has no nonce, which an OpenID Connect sign-in needs', 'storage.pendingFlow.nonce');
+  }
   return {
     input: {
       provider,
@@ -99,6 +106,7 @@ export function decodePendingFlow(raw: string, owner: PendingFlowOwner): Authori
       ...(record.key === undefined ? {} : { key: record.key }),
       ...(record.extraParams === undefined ? {} : { extraParams: record.extraParams }),
       ...(record.pkceMethod === undefined ? {} : { pkceMethod: record.pkceMethod }),
+      ...(record.resource === undefined ? {} : { resource: record.resource }),
     },
     flow: {
       flowId: record.flowId,
@@ -109,6 +117,8 @@ export function decodePendingFlow(raw: string, owner: PendingFlowOwner): Authori
       scopes: record.scopes,
       ...(record.codeVerifier === undefined ? {} : { codeVerifier: Secret.of(record.codeVerifier) }),
       ...(record.pkceMethod === undefined ? {} : { pkceMethod: record.pkceMethod }),
+      ...(record.nonce === undefined ? {} : { nonce: Secret.of(record.nonce) }),
+      ...(record.resource === undefined ? {} : { resource: record.resource }),
       createdAt: record.createdAt,
     },
     state,

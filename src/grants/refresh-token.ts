@@ -1,10 +1,12 @@
+import { sendToProvider } from './session.js';
+import { withIdTokenClaims } from './openid.js';
+import { checkResource } from '../provider/resource.js';
 import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import { OAuthError, toOAuthError } from '../errors.js';
 import type { Provider } from '../provider/schema.js';
 import { buildTokenRequest } from '../provider/token-request.js';
 import { processTokenResponse } from '../provider/token-response.js';
 import type { ClientConfig, ClientSecrets } from '../secrets.js';
-import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
 import { sealTokenSet, type TokenSet } from '../tokens.js';
 import { prepareGrant } from './prepare.js';
@@ -57,6 +59,8 @@ export interface RefreshRequestInput {
   client: ClientConfig;
   stored: TokenSet;
   scopes?: string[];
+  /** RFC 8707 (checkResource). */
+  resource?: string | string[] | undefined;
   /** Where the set is stored, and the lock held for it: a request that outlives a stop stores its answer there. */
   key?: string;
   lockToken?: string;
@@ -76,9 +80,18 @@ export async function refreshTokens(services: Services, secrets: ClientSecrets, 
     userAgentHeader: services.userAgentHeader,
     auth,
     grantType: 'refresh_token',
-    params: { refresh_token: stored.refreshToken, scope: input.scopes && input.scopes.length > 0 ? input.scopes.join(' ') : undefined },
+    params: {
+      refresh_token: stored.refreshToken,
+      scope: input.scopes && input.scopes.length > 0 ? input.scopes.join(' ') : undefined,
+      resource: checkResource(input.resource),
+    },
   });
-  const fresh = processTokenResponse(provider, await sendRequest(services, request, signal), services.clock.now());
+  const response = await sendToProvider(services, provider, client, request, signal);
+  // OIDC Core §12.2: a new id_token must name the same user as the one it replaces.
+  const fresh = await withIdTokenClaims(services, provider, client.clientId, response, processTokenResponse(provider, response, services.clock.now()), {
+    required: false,
+    previous: stored.idTokenClaims,
+  });
   // RFC 6749 §6: no new refresh token means the old one stays valid; no scope means the same scope.
   return sealTokenSet({
     ...fresh,

@@ -11,3 +11,6 @@ export const tokensKey = (providerId: string, clientId: string, key = 'default')
 
 /** The refresh lock of a stored TokenSet: one refresh at a time, across processes. */
 export const refreshLockKey = (providerId: string, clientId: string, key = 'default') => [tokensKey(providerId, clientId, key), 'lock'].join(':');
+
+/** The client's DPoP key pair (RFC 9449): one per provider and client, so its tokens stay bound to it. */
+export const dpopKeyKey = (providerId: string, clientId: string) => [namespace(providerId, clientId), 'dpop-key'].join(':');

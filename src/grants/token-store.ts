@@ -20,6 +20,15 @@ const StoredTokenSetSchema = z.object({
   refreshToken: z.optional(z.string().check(z.minLength(1))),
   scopes: z.optional(z.array(z.string())),
   extra: z.record(z.string(), z.unknown()),
+  idTokenClaims: z.optional(
+    z.looseObject({
+      iss: z.string(),
+      sub: z.string().check(z.minLength(1)),
+      aud: z.union([z.string(), z.array(z.string())]),
+      exp: z.number(),
+      iat: z.number(),
+    }),
+  ),
 });
 
 const keyOf = (at: TokenLocation) => tokensKey(at.providerId, at.clientId, at.key);

@@ -37,6 +37,8 @@ export interface AuthorizationCodeInput extends GrantInput {
   matchRedirectUri?: boolean;
   /** `S256` unless the provider allows nothing else; `plain` only then, and only when asked for. */
   pkceMethod?: PkceMethod;
+  /** RFC 8707 resource indicators: where the tokens will be used (absolute URIs), sent in the authorization and token requests. */
+  resource?: string | string[];
 }
 
 export interface RefreshTokenInput {
@@ -48,6 +50,8 @@ export interface RefreshTokenInput {
   scopes?: string[];
   /** Refresh even when the stored token is fresh. */
   force?: boolean;
+  /** RFC 8707: the resource(s) the refreshed access token is for (a subset of those granted). */
+  resource?: string | string[];
   /** A token this close to expiry counts as expired. Default 60 000 ms. */
   refreshWindowMs?: number;
 }
@@ -69,6 +73,8 @@ export interface ClientCredentialsInput {
   key?: string;
   /** Request a new token even when the cached one is fresh. */
   force?: boolean;
+  /** RFC 8707: the resource(s) the token is for; part of the cache key. */
+  resource?: string | string[];
   /** A cached token this close to expiry is not reused. Default 60 000 ms. */
   refreshWindowMs?: number;
 }
@@ -80,8 +86,10 @@ export interface DeviceAuthorizationInput {
   client: ClientConfig;
   /** Sent as `scope` in the device authorization request; default: the grant's default scopes. */
   scopes?: string[];
-  /** More parameters of the device authorization request (`audience`, `resource` …). */
+  /** More parameters of the device authorization request (`audience` …). */
   extraParams?: Record<string, string>;
+  /** RFC 8707: the resource(s) the tokens are for, sent in the device authorization and token requests. */
+  resource?: string | string[];
   /** Which stored TokenSet the tokens go to. Default `default`. */
   key?: string;
 }

@@ -4,9 +4,7 @@ export { createJwksCache, DEFAULT_JWKS_COOLDOWN_MS, DEFAULT_JWKS_MAX_AGE_MS, typ
 export { validateIdToken, type IdTokenClaims, type ValidateIdTokenOptions } from './id-token.js';
 export {
   buildUserInfoRequest,
-  parseWwwAuthenticate,
   processUserInfoResponse,
-  type AuthChallenge,
   type BuildUserInfoRequestOptions,
   type ProcessUserInfoOptions,
   type UserInfo,

@@ -1,4 +1,6 @@
 import { OAuthError } from '../errors.js';
+import { parseWwwAuthenticate } from '../provider/www-authenticate.js';
+export { parseWwwAuthenticate, type AuthChallenge } from '../provider/www-authenticate.js';
 import { capDescription, type RawResponse } from '../provider/token-response.js';
 
 /**
@@ -80,10 +82,10 @@ const NQSCHAR = /^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/;
 function errorFrom(response: RawResponse): OAuthError | undefined {
   const header = response.headers.get('www-authenticate');
   if (header === null) return undefined;
-  const challenge = parseWwwAuthenticate(header).find((c) => (c.scheme === 'bearer' || c.scheme === 'dpop') && c.params.has('error'));
-  const code = challenge?.params.get('error');
+  const challenge = parseWwwAuthenticate(header).find((c) => ['bearer', 'dpop'].includes(c.scheme.toLowerCase()) && c.params.error !== undefined);
+  const code = challenge?.params.error;
   if (challenge === undefined || code === undefined || code.length > 256 || !NQSCHAR.test(code)) return undefined;
-  const raw = challenge.params.get('error_description');
+  const raw = challenge.params.error_description;
   const description = raw !== undefined && NQSCHAR.test(raw) ? capDescription(raw) : undefined;
   const { status } = response;
   return new OAuthError(code, `userinfo endpoint answered ${code}${description ? `: ${description}` : ''} (HTTP ${status})`, {
@@ -93,101 +95,4 @@ function errorFrom(response: RawResponse): OAuthError | undefined {
     retryable: status >= 500 || status === 429,
     ...(description === undefined ? {} : { description }),
   });
-}
-
-export interface AuthChallenge {
-  /** Lower-cased: schemes are case-insensitive. */
-  scheme: string;
-  token68?: string;
-  /** Parameter names lower-cased; values unquoted. The first of a repeated name wins. */
-  params: Map<string, string>;
-}
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/;
-const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*/;
-
-/**
- * WWW-Authenticate per RFC 9110 §11.6.1: `#challenge`, `challenge = scheme [ 1*SP ( token68 /
- * #auth-param ) ]`, `auth-param = token BWS "=" BWS ( token / quoted-string )`. Several header
- * lines arrive joined by ", " (Headers.get); a comma starts a new challenge when what follows is
- * not `name=`. Parsing stops at the first malformed part, keeping the challenges before it.
- */
-export function parseWwwAuthenticate(header: string): AuthChallenge[] {
-  const challenges: AuthChallenge[] = [];
-  let rest = header;
-  const skip = (pattern: RegExp) => {
-    rest = rest.replace(pattern, '');
-  };
-  const atEndOfElement = (text: string) => /^[ \t]*(,|$)/.test(text);
-  /** A param starts here: `token BWS "=" BWS ( token / quoted-string )`; `abc==` is a token68. */
-  const atParam = () => {
-    const name = TOKEN.exec(rest)?.[0];
-    return name !== undefined && /^[ \t]*=[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z"]/.test(rest.slice(name.length));
-  };
-  for (;;) {
-    skip(/^[ \t,]+/);
-    const scheme = TOKEN.exec(rest)?.[0];
-    if (scheme === undefined) return challenges; // the end, or junk
-    rest = rest.slice(scheme.length);
-    const challenge: AuthChallenge = { scheme: scheme.toLowerCase(), params: new Map() };
-    if (!atEndOfElement(rest)) {
-      if (!/^ +/.test(rest)) return challenges;
-      skip(/^ +/);
-      if (atParam()) {
-        if (!readParams(challenge.params)) return challenges; // a broken challenge is not half-trusted
-      } else {
-        const token68 = TOKEN68.exec(rest)?.[0];
-        if (token68 === undefined || !atEndOfElement(rest.slice(token68.length))) return challenges;
-        challenge.token68 = token68;
-        rest = rest.slice(token68.length);
-      }
-    }
-    challenges.push(challenge);
-  }
-
-  /** `#auth-param`, up to a comma followed by something that is not `name=` (the next challenge). */
-  function readParams(params: Map<string, string>): boolean {
-    for (;;) {
-      const name = TOKEN.exec(rest)![0].toLowerCase();
-      rest = rest.slice(name.length);
-      skip(/^[ \t]*=[ \t]*/);
-      const value = readValue();
-      if (value === undefined) return false;
-      if (!params.has(name)) params.set(name, value);
-      skip(/^[ \t]*/);
-      if (rest === '') return true;
-      if (!rest.startsWith(',')) return false;
-      const before = rest;
-      skip(/^[ \t,]+/);
-      if (!atParam()) {
-        rest = before;
-        return true;
-      }
-    }
-  }
-
-  /** token / quoted-string (with quoted-pairs), or undefined when neither is there. */
-  function readValue(): string | undefined {
-    if (!rest.startsWith('"')) {
-      const token = TOKEN.exec(rest)?.[0];
-      if (token !== undefined) rest = rest.slice(token.length);
-      return token;
-    }
-    let value = '';
-    for (let i = 1; i < rest.length; i++) {
-      const char = rest[i]!;
-      if (char === '"') {
-        rest = rest.slice(i + 1);
-        return value;
-      }
-      if (char === '\\') {
-        i++;
-        if (i >= rest.length) return undefined;
-        value += rest[i];
-      } else {
-        value += char;
-      }
-    }
-    return undefined; // unterminated
-  }
 }

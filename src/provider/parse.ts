@@ -49,6 +49,12 @@ function checkConsistency(provider: Provider): void {
   if (provider.token.assertionAudience === 'issuer' && !provider.issuer) {
     fail('issuer', 'is required when token.assertionAudience is "issuer"');
   }
+  if (provider.openid && !provider.issuer) {
+    fail('issuer', 'is required when openid is set: the id_token\'s iss is checked against it');
+  }
+  if (provider.pushedAuthorization && !provider.authorization) {
+    fail('authorization', 'is required when pushedAuthorization is set');
+  }
   if (Object.keys(provider.grants).length === 0) {
     fail('grants', 'must declare at least one grant');
   }

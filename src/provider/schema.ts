@@ -102,6 +102,37 @@ export const DeviceAuthorizationEndpointSchema = z.strictObject({
   url: Url,
 });
 
+/**
+ * OpenID Connect (OIDC Core 1.0): where the server is an OpenID Provider. With `openid` among the
+ * scopes, a nonce is sent and kept with the pending flow, and the token response's id_token is
+ * validated against the JWKS (signature, iss, aud, azp, exp, iat, nonce). Needs `issuer`.
+ */
+export const OpenIdSchema = z.strictObject({
+  jwksUri: Url,
+  userinfoUrl: z.optional(Url),
+  /** JWS algorithms accepted for id_tokens (`id_token_signing_alg_values_supported`); `none` and HS* never are. */
+  idTokenSigningAlgs: z._default(z.array(z.string().check(z.regex(/^(?!none$)(?!HS)[A-Za-z0-9+-]+$/))).check(z.minLength(1)), ['RS256']),
+  /** How far the server's clock may be off ours, for exp, iat and auth_time. */
+  clockToleranceS: z._default(z.number().check(z.nonnegative()), 60),
+});
+
+/**
+ * RFC 9126 pushed authorization requests: when set, the authorization request is POSTed here first
+ * (authenticated as at the token endpoint) and the authorization URL carries only `client_id` and `request_uri`.
+ */
+export const PushedAuthorizationSchema = z.strictObject({
+  url: Url,
+});
+
+/**
+ * RFC 9449 DPoP: when set, token requests carry a proof signed with the client's key pair, and the
+ * tokens are bound to it (`token_type: DPoP`).
+ */
+export const DpopSchema = z.strictObject({
+  /** JWS algorithms the server accepts for proofs (`dpop_signing_alg_values_supported`); the first one grantflow has is used. */
+  algs: z._default(z.array(z.enum(['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'])).check(z.minLength(1)), ['ES256']),
+});
+
 export const UserAgentRuleSchema = z.strictObject({
   required: z.boolean(),
   /** The documented shape, placeholders in braces: `OAuth {clientId}/{version} (contact: {contact})`. */
@@ -128,6 +159,9 @@ export const ProviderSchema = z.strictObject({
   revocation: z.optional(RevocationEndpointSchema),
   /** Where a device asks for its device and user codes (RFC 8628); required by `grants.device_code`. */
   deviceAuthorization: z.optional(DeviceAuthorizationEndpointSchema),
+  openid: z.optional(OpenIdSchema),
+  pushedAuthorization: z.optional(PushedAuthorizationSchema),
+  dpop: z.optional(DpopSchema),
   /** Static headers sent with every token request. */
   headers: z._default(z.record(z.string().check(z.regex(/^[A-Za-z0-9-]+$/)), z.string()), {}),
   userAgent: z.optional(UserAgentRuleSchema),
@@ -147,3 +181,5 @@ export type GrantType = z.output<typeof GrantTypeSchema>;
 export type ScopeRules = z.output<typeof ScopeRulesSchema>;
 export type RevocationEndpoint = z.output<typeof RevocationEndpointSchema>;
 export type DeviceAuthorizationEndpoint = z.output<typeof DeviceAuthorizationEndpointSchema>;
+export type OpenIdConfig = z.output<typeof OpenIdSchema>;
+export type DpopConfig = z.output<typeof DpopSchema>;

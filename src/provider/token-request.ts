@@ -17,8 +17,8 @@ export interface BuildTokenRequestOptions {
   secrets: ClientSecrets;
   auth: ClientAuthMethod;
   grantType: GrantType;
-  /** The grant's own parameters (`code`, `code_verifier`, `refresh_token`, `scope` …). */
-  params: Record<string, string | undefined>;
+  /** The grant's own parameters (`code`, `code_verifier`, `refresh_token`, `scope` …); a list is sent as a repeated parameter (RFC 8707 `resource`). */
+  params: Record<string, string | readonly string[] | undefined>;
   /** A signed client assertion, for private_key_jwt. */
   assertion?: string;
   /**
@@ -32,9 +32,9 @@ export interface BuildTokenRequestOptions {
 export function buildTokenRequest(options: BuildTokenRequestOptions): TokenRequest {
   const { provider, client, secrets, auth, grantType, params } = options;
   const authParts = clientAuthStrategies[auth](provider, client, secrets, options.assertion);
-  const fields: Record<string, string> = {};
+  const fields: Record<string, string | readonly string[]> = {};
   if (provider.token.sendsGrantType) fields.grant_type = grantType;
-  for (const [name, value] of Object.entries(params)) if (value !== undefined) fields[name] = value;
+  for (const [name, value] of Object.entries(params)) if (value !== undefined && !(Array.isArray(value) && value.length === 0)) fields[name] = value;
   Object.assign(fields, authParts.body);
   const apiKeyRule = provider.apiKey;
   if (apiKeyRule && secrets.apiKey !== undefined && apiKeyRule.in === 'body') fields[apiKeyRule.name] = secrets.apiKey;
@@ -48,7 +48,9 @@ export function buildTokenRequest(options: BuildTokenRequestOptions): TokenReque
     body = JSON.stringify(fields);
   } else {
     headers['content-type'] = 'application/x-www-form-urlencoded';
-    body = new URLSearchParams(fields).toString();
+    const form = new URLSearchParams();
+    for (const [name, value] of Object.entries(fields)) for (const item of typeof value === 'string' ? [value] : value) form.append(name, item);
+    body = form.toString();
   }
   return { url: provider.token.url, method: 'POST', headers, body };
 }

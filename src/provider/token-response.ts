@@ -121,7 +121,7 @@ export function tokenErrorFrom(provider: Provider, response: RawResponse, now: n
   });
 }
 
-function parseJsonObject(response: RawResponse): Record<string, unknown> {
+export function parseJsonObject(response: RawResponse): Record<string, unknown> {
   const body = tryParseJson(response.text);
   if (body === undefined) {
     throw new OAuthError('invalid_response', `token endpoint answered HTTP ${response.status} with a body that is not JSON`, {
@@ -140,7 +140,7 @@ function parseJsonObject(response: RawResponse): Record<string, unknown> {
   return body;
 }
 
-function invalidResponse(response: RawResponse, field: string, problem: string): OAuthError {
+export function invalidResponse(response: RawResponse, field: string, problem: string): OAuthError {
   return new OAuthError('invalid_response', `"response" body "${field}" property ${problem}`, {
     status: response.status,
     field: `response.body.${field}`,

@@ -1,5 +1,6 @@
 import { defineProvider } from '../provider/parse.js';
-import type { ClientAuthMethod, PkceMethod, Provider } from '../provider/schema.js';
+import type { ClientAuthMethod, PkceMethod, Provider, ProviderInput } from '../provider/schema.js';
+import { mergeOverrides, type ProviderOverrides } from '../provider/overrides.js';
 
 export interface GenericOAuth2Options {
   id?: string;
@@ -34,12 +35,41 @@ export interface GenericOAuth2Options {
   /** Whether a refresh token may be used more than once (then a refresh that may have been processed is retried). */
   refreshTokensReusable?: boolean;
   headers?: Record<string, string>;
+  /** OpenID Connect: the issuer's JWKS; with `openid` among the scopes, a nonce is sent and the id_token validated. Needs `issuer`. */
+  jwksUri?: string;
+  /** OpenID Connect UserInfo endpoint (client.getUserInfo()). */
+  userinfoEndpoint?: string;
+  /** JWS algorithms accepted for id_tokens (default RS256). */
+  idTokenSigningAlgs?: string[];
+  /** Clock skew allowed on id_token times, in seconds (default 60). */
+  clockToleranceS?: number;
+  /** RFC 9126: push every authorization request to this endpoint first. */
+  pushedAuthorizationEndpoint?: string;
+  /** RFC 9449: bind tokens to a DPoP key; `true` for ES256, or the server's algorithms. */
+  dpop?: boolean | { algs: Array<'ES256' | 'ES384' | 'RS256' | 'PS256' | 'EdDSA'> };
+  /**
+   * Anything else the provider schema can say (docs/providers/README.md), merged over what the
+   * options above give: objects field by field, arrays and values replaced.
+   */
+  overrides?: ProviderOverrides;
 }
 
 /** Any RFC 6749 authorization server: the standard parameter names, a form body, `access_token`. */
 export function genericOAuth2(options: GenericOAuth2Options): Provider {
   const scopeRules = { default: options.defaultScopes ?? [] };
-  return defineProvider({
+  const openid =
+    options.jwksUri === undefined
+      ? {}
+      : {
+          openid: {
+            jwksUri: options.jwksUri,
+            ...(options.userinfoEndpoint === undefined ? {} : { userinfoUrl: options.userinfoEndpoint }),
+            ...(options.idTokenSigningAlgs === undefined ? {} : { idTokenSigningAlgs: options.idTokenSigningAlgs }),
+            ...(options.clockToleranceS === undefined ? {} : { clockToleranceS: options.clockToleranceS }),
+          },
+        };
+  const dpop = options.dpop === undefined || options.dpop === false ? {} : { dpop: options.dpop === true ? {} : options.dpop };
+  const provider: ProviderInput = {
     id: options.id ?? 'oauth2',
     name: options.name ?? 'OAuth 2.0',
     ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
@@ -65,6 +95,9 @@ export function genericOAuth2(options: GenericOAuth2Options): Provider {
     },
     ...(options.revocationEndpoint === undefined ? {} : { revocation: { url: options.revocationEndpoint } }),
     ...(options.deviceAuthorizationEndpoint === undefined ? {} : { deviceAuthorization: { url: options.deviceAuthorizationEndpoint } }),
+    ...openid,
+    ...(options.pushedAuthorizationEndpoint === undefined ? {} : { pushedAuthorization: { url: options.pushedAuthorizationEndpoint } }),
+    ...dpop,
     headers: options.headers ?? {},
     grants: {
       ...(options.authorizationEndpoint === undefined ? {} : { authorization_code: scopeRules }),
@@ -72,5 +105,6 @@ export function genericOAuth2(options: GenericOAuth2Options): Provider {
       client_credentials: scopeRules,
       ...(options.deviceAuthorizationEndpoint === undefined ? {} : { device_code: scopeRules }),
     },
-  });
+  };
+  return defineProvider(options.overrides === undefined ? provider : (mergeOverrides(provider, options.overrides) as ProviderInput));
 }

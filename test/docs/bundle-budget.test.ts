@@ -31,11 +31,19 @@ describe('bundle budget: the facade with the code grant (scripts/bundle-budget.m
     expect(facade.overBudget).toBe(false);
   });
 
-  it('loads jose only when an assertion is signed: lazy chunks, nothing up front', () => {
+  it('loads jose only when a JWT is signed or verified: lazy chunks, nothing up front', () => {
     expect(facade.byPackage).not.toHaveProperty('jose');
     expect(facade.modules.filter((path) => path.includes('node_modules/jose/'))).toEqual([]);
     expect(facade.lazy.length).toBeGreaterThan(0);
-    for (const chunk of facade.lazy) expect(Object.keys(chunk.byPackage)).toEqual(['jose']);
+    expect(facade.lazy.some((chunk) => Object.keys(chunk.byPackage).includes('jose'))).toBe(true);
+  });
+
+  it('loads OpenID Connect, DPoP, PAR and resource requests only when a provider or a call needs them', () => {
+    const upFront = facade.modules.filter((path) => /^src\/(dpop|oidc)\//.test(path) || /(id-token-check|resource-request|userinfo|pushed-authorization)\.ts$/.test(path));
+    // The nonce maker is the one piece a sign-in needs before anything is sent: 32 random bytes, base64url.
+    expect(upFront).toEqual(['src/oidc/nonce.ts']);
+    const lazyModules = facade.lazy.flatMap((chunk) => Object.keys(chunk.byPackage));
+    expect(lazyModules).toEqual(expect.arrayContaining(['src/oidc', 'src/dpop']));
   });
 
   it('takes only the provider it imports (poe), not the other built-in ones', () => {

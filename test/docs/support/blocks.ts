@@ -21,6 +21,8 @@ export const ENTRIES: Record<string, string> = {
   'grantflow/providers': 'src/providers/index.ts',
   'grantflow/testing': 'src/testing/index.ts',
   'grantflow/browser': 'src/browser/index.ts',
+  'grantflow/oidc': 'src/oidc/index.ts',
+  'grantflow/dpop': 'src/dpop/index.ts',
   'grantflow/storage/file': 'src/storage/file-index.ts',
   'grantflow/storage/redis': 'src/storage/redis-index.ts',
 };
