@@ -5,7 +5,7 @@
  */
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import { startOidcServer } from '../../src/cli/oidc-server.js';
-import { createOAuthClient, memoryStorage, type OAuthClient, type Storage } from '../../src/index.js';
+import { createOAuthClient, discoverProvider, memoryStorage, type OAuthClient, type Storage } from '../../src/index.js';
 import { tokensKey } from '../../src/grants/storage-keys.js';
 import type { ProviderInput } from '../../src/provider/schema.js';
 import { genericOAuth2 } from '../../src/providers/index.js';
@@ -56,9 +56,10 @@ export async function startOidcScenarios(): Promise<{ scenarios: Scenario[]; sto
     });
   };
 
-  async function login(c: OAuthClient, context: ScenarioContext, answer: 'approve' | 'deny' = 'approve') {
-    const { url } = await c.startAuthorization();
-    const callback = answer === 'approve' ? await server.approve(url) : await server.deny(url);
+  async function login(c: OAuthClient, context: ScenarioContext, answer: 'approve' | 'deny' = 'approve', scopes?: string[]) {
+    const { url } = await c.startAuthorization(scopes ? { scopes } : {});
+    context.recorder.add(new URL(url).searchParams.get('nonce'));
+    const callback = answer === 'approve' ? await server.approve(url, { redirectUri: REDIRECT }) : await server.deny(url, { redirectUri: REDIRECT });
     if (answer === 'approve') context.recorder.addCallback(callback);
     return c.completeAuthorization(callback);
   }
@@ -84,6 +85,39 @@ export async function startOidcScenarios(): Promise<{ scenarios: Scenario[]; sto
     { name: 'oidc-provider: client credentials, client_secret_post (facade)', run: (context) => outcomeOf(client(context, 'post-app', { clientSecret: secrets.post, methods: ['client_secret_post'] }).clientCredentials({ scopes: ['api:read'] })) },
     { name: 'oidc-provider: client credentials, client_secret_basic (facade)', run: (context) => outcomeOf(client(context, 'basic-app', { clientSecret: secrets.basic, methods: ['client_secret_basic'] }).clientCredentials({ scopes: ['api:read'] })) },
     { name: 'oidc-provider: client credentials, wrong secret (facade)', run: (context) => outcomeOf(client(context, 'post-app', { clientSecret: 'not-the-secret-0123456789', methods: ['client_secret_post'] }).clientCredentials({ scopes: ['api:read'] })) },
+    ...(['native', 'strings'] as const).map(
+      (keys): Scenario => ({
+        name: `oidc-provider: OpenID sign-in through PAR with DPoP (key ${keys === 'native' ? 'held as a CryptoKeyPair' : 'stored as a JWK'}), then a refresh (facade)`,
+        run: async (context) => {
+          const discovered = await discoverProvider(server.issuer, { id: 'oidc', dpop: true, pushedAuthorization: true });
+          const inner = memoryStorage();
+          // A storage of strings only keeps the DPoP private key as a JWK: that JWK must not reach an inspector either.
+          const storage: Storage =
+            keys === 'native'
+              ? inner
+              : {
+                  get: (k) => inner.get(k),
+                  set: async (k, v, o) => {
+                    if (k.endsWith(':dpop-key')) context.recorder.addJwk(JSON.parse(v) as JsonWebKey);
+                    return inner.set(k, v, o);
+                  },
+                  delete: (k) => inner.delete(k),
+                  setIfAbsent: (k, v, t) => inner.setIfAbsent!(k, v, t),
+                };
+          const c = createOAuthClient({
+            provider: discovered,
+            clientId: 'public-app',
+            redirectUri: REDIRECT,
+            http: context.recorder.http((input, init) => fetch(input, init)),
+            storage,
+            retry: { baseDelayMs: 1, maxDelayMs: 2 },
+            inspect: context.inspect,
+          });
+          await login(c, context, 'approve', ['openid', 'email', 'offline_access']);
+          return outcomeOf(c.refresh());
+        },
+      }),
+    ),
     ...(['pem', 'jwk'] as const).map(
       (form): Scenario => ({
         name: `oidc-provider: client credentials, private_key_jwt, key as ${form} (facade)`,

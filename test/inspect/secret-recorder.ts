@@ -36,6 +36,8 @@ export class SecretRecorder {
   }
 
   private addHeaders(headers: Headers): void {
+    // A DPoP proof is bound to one request, but replayable within its lifetime: a secret too.
+    this.add(headers.get('dpop'));
     const authorization = headers.get('authorization');
     if (authorization) {
       this.add(authorization);
