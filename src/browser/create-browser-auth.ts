@@ -6,6 +6,7 @@ import type { ProviderInput } from '../provider/schema.js';
 import type { Storage } from '../services/types.js';
 import { webStorage, type WebStorageLike } from '../services/web-storage.js';
 import type { TokenSet } from '../tokens.js';
+import type { UserInfo } from '../oidc/userinfo.js';
 
 /** A popup window as the helper uses it. */
 export interface PopupLike {
@@ -117,6 +118,15 @@ export interface BrowserAuth {
   isRedirectCallback(url?: string): boolean;
   /** The access token, refreshed first when it is near its expiry. */
   getAccessToken(): Promise<string>;
+  /**
+   * fetch with the access token presented (refreshed first when near expiry): `Authorization:
+   * Bearer …`, or for a DPoP-bound token (RFC 9449) `Authorization: DPoP …` with a proof for this
+   * request, answering one nonce challenge. With DPoP, use `indexedDbStorage()`: it keeps the key
+   * pair non-extractable (web storage can only hold it as a JWK).
+   */
+  fetch(url: string, init?: RequestInit): Promise<Response>;
+  /** OpenID Connect UserInfo (the provider's `openid.userinfoUrl`); its `sub` must be the id_token's. */
+  getUserInfo(): Promise<UserInfo>;
   /** The stored tokens, if any. */
   getTokens(): Promise<TokenSet | undefined>;
   /** Whether a usable set is stored: not expired, or refreshable. */
@@ -330,6 +340,16 @@ export function createBrowserAuth(options: BrowserAuthOptions): BrowserAuth {
     }
   }
 
+  async function fetchWithToken(url: string, init: RequestInit = {}): Promise<Response> {
+    await getAccessToken(); // tells the tabs when it refreshes
+    return client.fetch(url, { ...init, ...keyed });
+  }
+
+  async function getUserInfo(): Promise<UserInfo> {
+    await getAccessToken();
+    return client.getUserInfo(keyed);
+  }
+
   async function isAuthenticated(): Promise<boolean> {
     const tokens = await readTokens();
     if (!tokens) return false;
@@ -348,6 +368,8 @@ export function createBrowserAuth(options: BrowserAuthOptions): BrowserAuth {
     handlePopupCallback,
     isRedirectCallback,
     getAccessToken,
+    fetch: fetchWithToken,
+    getUserInfo,
     getTokens: readTokens,
     isAuthenticated,
     logout,

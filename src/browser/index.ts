@@ -18,5 +18,6 @@ export {
 export { webStorage, type WebStorageLike } from '../services/web-storage.js';
 export { OAuthError, isOAuthError } from '../errors.js';
 export type { LogoutResult } from '../client.js';
-export type { TokenSet } from '../tokens.js';
+export type { IdTokenClaims, TokenSet } from '../tokens.js';
+export type { UserInfo } from '../oidc/userinfo.js';
 export type { Storage } from '../services/types.js';
