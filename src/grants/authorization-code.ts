@@ -211,7 +211,7 @@ export async function exchangeCode(services: Services, secrets: ClientSecrets, i
   const tokens = withRequestedScopes(processTokenResponse(provider, response, services.clock.now()), requested);
   return sealTokenSet(
     await withIdTokenClaims(services, provider, client.clientId, response, tokens, {
-      required: /*MUT*/false,
+      required: isOpenIdSignIn(provider, flow.scopes),
       nonce: flow.nonce,
     }),
   );
