@@ -28,10 +28,17 @@ export interface DpopSession {
   isNonceError: typeof import('../dpop/nonce.js').isDpopNonceError;
 }
 
-const sessions = new WeakMap<Services, GrantSession>();
+/**
+ * By storage, then by http: every machine a client provides (and the facade itself) resolves its
+ * own services object, but they share these two, so a client's grants share one session — the
+ * nonce its code exchange learned is sent on its first refresh, its JWKS is fetched once.
+ */
+const sessions = new WeakMap<object, WeakMap<object, GrantSession>>();
 
 export function grantSession(services: Services): GrantSession {
-  let session = sessions.get(services);
+  let byHttp = sessions.get(services.storage);
+  if (!byHttp) sessions.set(services.storage, (byHttp = new WeakMap()));
+  let session = byHttp.get(services.http);
   if (session) return session;
   let jwks: Promise<JwksCache> | undefined;
   let dpop: Promise<DpopSession> | undefined;
@@ -39,7 +46,7 @@ export function grantSession(services: Services): GrantSession {
     jwks: () => (jwks ??= import('../oidc/jwks.js').then(({ createJwksCache }) => createJwksCache(services))),
     dpop: () => (dpop ??= createDpopSession(services)),
   };
-  sessions.set(services, session);
+  byHttp.set(services.http, session);
   return session;
 }
 

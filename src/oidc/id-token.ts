@@ -256,4 +256,6 @@ function checkPrevious(claims: IdTokenClaims, previous: IdTokenClaims): void {
   if (now.size !== before.size || [...now].some((a) => !before.has(a))) throw same('aud');
   if (claims.azp !== previous.azp) throw same('azp');
   if (claims.auth_time !== undefined && previous.auth_time !== undefined && claims.auth_time !== previous.auth_time) throw same('auth_time');
+  // §12.2 names no nonce rule; servers that repeat one repeat the original: another is another session's token.
+  if (claims.nonce !== undefined && previous.nonce !== undefined && !timingSafeEqual(claims.nonce, previous.nonce)) throw same('nonce');
 }
