@@ -44,7 +44,7 @@ export const isDpopBound = (tokens: TokenSet) => tokens.tokenType.toLowerCase() 
 /**
  * Sends a request to a resource server with the token presented (authorizationHeaders). A DPoP
  * `use_dpop_nonce` challenge (RFC 9449 §9) is answered once with the nonce the server gave, when
- * the body can be sent again (a string, bytes, a form; not a stream).
+ * the body can be sent again (a string, bytes, a Blob, URLSearchParams or FormData; not a stream).
  */
 export async function fetchWithTokens(
   services: Services,
@@ -63,10 +63,15 @@ export async function fetchWithTokens(
     return response;
   };
   const response = await send();
-  const replayable = init.body === undefined || init.body === null || typeof init.body === 'string' || init.body instanceof URLSearchParams || ArrayBuffer.isView(init.body) || init.body instanceof ArrayBuffer;
-  if (isDpopBound(tokens) && replayable && response.status === 401 && (await grantSession(services).dpop()).isNonceError({ status: response.status, headers: response.headers })) {
+  if (isDpopBound(tokens) && isReplayable(init.body) && response.status === 401 && (await grantSession(services).dpop()).isNonceError({ status: response.status, headers: response.headers })) {
     await response.body?.cancel().catch(() => {});
     return send();
   }
   return response;
+}
+
+/** A body fetch can send twice: anything but a stream. */
+function isReplayable(body: RequestInit['body']): boolean {
+  if (body === undefined || body === null || typeof body === 'string' || body instanceof URLSearchParams || ArrayBuffer.isView(body) || body instanceof ArrayBuffer) return true;
+  return (typeof Blob !== 'undefined' && body instanceof Blob) || (typeof FormData !== 'undefined' && body instanceof FormData);
 }
