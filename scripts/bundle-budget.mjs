@@ -42,8 +42,9 @@ export const BUDGETS = {
   'grantflow/providers': { budget: 11.1 * KB, goal: null },
   'grantflow/testing': { budget: 12 * KB, goal: null },
   // Goal from issue 10: sign-in, callback, getAccessToken and logout of a single-page app. Not met
-  // yet: it carries the whole facade (four grant machines, the zod provider schema).
-  'grantflow/browser': { budget: 36.8 * KB, goal: 10 * KB },
+  // yet: it carries the whole facade (four grant machines, the zod provider schema). Since
+  // 2026-12-01 it exports indexedDbStorage (+1.4 KB), the storage DPoP keys are safe in.
+  'grantflow/browser': { budget: 38.3 * KB, goal: 10 * KB },
   'grantflow/oidc': { budget: 6.7 * KB, goal: null },
   'grantflow/dpop': { budget: 10.3 * KB, goal: null },
 };

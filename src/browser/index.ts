@@ -16,6 +16,7 @@ export {
   type RedirectCallbackResult,
 } from './create-browser-auth.js';
 export { webStorage, type WebStorageLike } from '../services/web-storage.js';
+export { indexedDbStorage, type IndexedDbStorageOptions } from '../services/indexeddb-storage.js';
 export { OAuthError, isOAuthError } from '../errors.js';
 export type { LogoutResult } from '../client.js';
 export type { IdTokenClaims, TokenSet } from '../tokens.js';
