@@ -10,10 +10,10 @@ import type { Services } from '../services/types.js';
 import { dpopKeyKey } from './storage-keys.js';
 
 /**
- * What the grants of one provided machine share beyond the services: the issuer's signing keys
- * (OpenID Connect) and the DPoP state (the client's key pair and the servers' nonces). Made once
- * per services object, lazily, and the code of each part is imported only when it is first used:
- * an app whose providers have no `openid` or `dpop` data never downloads it.
+ * What the grants of one client share beyond the services: the issuer's signing keys (OpenID
+ * Connect) and the DPoP state (the client's key pair and the servers' nonces). Made once per
+ * storage and http (see grantSession), lazily, and the code of each part is imported only when it
+ * is first used: an app whose providers have no `openid` or `dpop` data never downloads it.
  */
 export interface GrantSession {
   jwks(): Promise<JwksCache>;
