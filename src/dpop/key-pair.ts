@@ -25,8 +25,7 @@ export interface DpopKeyOptions {
 
 const subtle = () => globalThis.crypto.subtle;
 
-const invalid = (field: string, message: string, cause?: unknown) =>
-  new OAuthError('invalid_configuration', `${field} ${message}`, { field, ...(cause === undefined ? {} : { cause }) });
+const invalid = (field: string, message: string) => new OAuthError('invalid_configuration', `${field} ${message}`, { field });
 
 /** What WebCrypto calls each algorithm; RSA keys are 2048 bits with e = 65537. */
 function keyAlgorithm(alg: DpopAlg) {
@@ -89,7 +88,7 @@ export async function publicJwkOf(publicKey: CryptoKeyLike): Promise<PublicJwk> 
     jwk = subtle()
       .exportKey('jwk', publicKey as CryptoKey)
       .then((full) => {
-        const members = full.kty ? PUBLIC_MEMBERS[full.kty] : undefined;
+        const members = full.kty && Object.hasOwn(PUBLIC_MEMBERS, full.kty) ? PUBLIC_MEMBERS[full.kty] : undefined;
         if (!members) throw invalid('publicKey', `is a ${full.kty} key: DPoP needs EC, RSA or OKP`);
         const out: PublicJwk = { kty: full.kty! };
         for (const member of members) if (typeof full[member] === 'string') out[member] = full[member];
@@ -103,7 +102,8 @@ export async function publicJwkOf(publicKey: CryptoKeyLike): Promise<PublicJwk> 
 
 /** The RFC 7638 JWK SHA-256 thumbprint, base64url: `dpop_jkt` (RFC 9449 §10) and `cnf.jkt`. */
 export async function jwkThumbprint(jwk: JsonWebKeyLike | PublicJwk): Promise<string> {
-  const members = typeof jwk?.kty === 'string' ? THUMBPRINT_MEMBERS[jwk.kty] : undefined;
+  // Own members only: a kty of "constructor" or "__proto__" is not a key type.
+  const members = typeof jwk?.kty === 'string' && Object.hasOwn(THUMBPRINT_MEMBERS, jwk.kty) ? THUMBPRINT_MEMBERS[jwk.kty] : undefined;
   if (!members) throw invalid('jwk.kty', 'must be EC, RSA, OKP or oct');
   const required: Record<string, string> = {};
   for (const member of members) {

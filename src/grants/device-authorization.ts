@@ -7,7 +7,7 @@ import { chooseClientAuth } from '../provider/client-auth.js';
 import { DEVICE_CODE_GRANT_TYPE, type Provider } from '../provider/schema.js';
 import { resolveScopes } from '../provider/scopes.js';
 import { buildTokenRequest, type TokenRequest } from '../provider/token-request.js';
-import { MAX_LIFETIME_SECONDS, processTokenResponse, tokenErrorFrom, type RawResponse } from '../provider/token-response.js';
+import { endpointErrorFrom, MAX_LIFETIME_SECONDS, processTokenResponse, type RawResponse } from '../provider/token-response.js';
 import { revealSecret, Secret } from '../secret.js';
 import type { ClientConfig, ClientSecrets } from '../secrets.js';
 import { sendRequest } from '../services/send.js';
@@ -122,9 +122,7 @@ function positiveSeconds(value: unknown): number | undefined {
  */
 export function processDeviceAuthorizationResponse(provider: Provider, response: RawResponse, now: number): DeviceAuthorization {
   if (response.status < 200 || response.status > 299) {
-    // The token endpoint's statusErrors do not apply here.
-    const error = tokenErrorFrom({ ...provider, token: { ...provider.token, statusErrors: {} } }, response, now);
-    throw new OAuthError(error.code, error.message.replace('token endpoint', 'device authorization endpoint'), error);
+    throw endpointErrorFrom(provider, response, now, 'device authorization endpoint');
   }
   let body: unknown;
   try {

@@ -1,7 +1,7 @@
 import { OAuthError } from '../errors.js';
 import type { Provider } from '../provider/schema.js';
 import type { TokenRequest } from '../provider/token-request.js';
-import { tokenErrorFrom, type RawResponse } from '../provider/token-response.js';
+import { endpointErrorFrom, type RawResponse } from '../provider/token-response.js';
 import type { ClientConfig, ClientSecrets } from '../secrets.js';
 import { sendRequest } from '../services/send.js';
 import type { Services } from '../services/types.js';
@@ -46,9 +46,8 @@ export function buildRevocationRequest(input: RevocationRequestInput): TokenRequ
  */
 export function processRevocationResponse(provider: Provider, response: RawResponse, now: number): void {
   if (response.status >= 200 && response.status <= 299) return;
-  // The error body is RFC 6749 §5.2's, as at the token endpoint; the token endpoint's statusErrors do not apply here.
-  const error = tokenErrorFrom({ ...provider, token: { ...provider.token, statusErrors: {} } }, response, now);
-  throw new OAuthError(error.code, error.message.replace('token endpoint', 'revocation endpoint'), error);
+  // RFC 7009 §2.2.1: an OAuth error body, as at the token endpoint.
+  throw endpointErrorFrom(provider, response, now, 'revocation endpoint');
 }
 
 /** Builds, sends (timeout, size cap, transport errors as everywhere) and judges one revocation request. */

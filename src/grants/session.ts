@@ -80,11 +80,6 @@ function dpopAlgFor(provider: Provider): NonNullable<Provider['dpop']>['algs'][n
   return provider.dpop!.algs[0]!;
 }
 
-export interface SendOptions {
-  /** On a request to a resource server (userinfo): the access token, hashed into the proof's `ath`. */
-  accessToken?: string;
-}
-
 /**
  * Sends a request to the provider, with a DPoP proof where the provider's data says DPoP
  * (RFC 9449 §5): the proof is made for this very request (method and URL), with the server's
@@ -97,7 +92,6 @@ export async function sendToProvider(
   client: ClientConfig,
   request: TokenRequest,
   signal?: AbortSignal,
-  options: SendOptions = {},
 ): Promise<RawResponse> {
   if (!provider.dpop) return sendRequest(services, request, signal);
   const dpop = await grantSession(services).dpop();
@@ -110,7 +104,6 @@ export async function sendToProvider(
       now: services.clock.now(),
       random: services.random,
       ...(nonce === undefined ? {} : { nonce }),
-      ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }),
     });
     const response = await sendRequest(services, { ...request, headers: { ...request.headers, dpop: proof } }, signal);
     dpop.nonces.remember(request.url, response.headers);

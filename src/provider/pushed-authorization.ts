@@ -3,7 +3,7 @@ import type { ClientConfig, ClientSecrets } from '../secrets.js';
 import { clientAuthStrategies, chooseClientAuth } from './client-auth.js';
 import type { Provider } from './schema.js';
 import type { TokenRequest } from './token-request.js';
-import { invalidResponse, parseJsonObject, tokenErrorFrom, type RawResponse } from './token-response.js';
+import { invalidResponse, parseJsonObject, endpointErrorFrom, type RawResponse } from './token-response.js';
 
 /** What a pushed authorization request gives back (RFC 9126 §2.2). */
 export interface PushedAuthorization {
@@ -50,7 +50,8 @@ export function processPushedAuthorizationResponse(provider: Provider, response:
         requestSent: true,
       });
     }
-    throw tokenErrorFrom(provider, response, now);
+    // RFC 9126 §2.3: an OAuth error body, as at the token endpoint.
+    throw endpointErrorFrom(provider, response, now, 'pushed authorization endpoint');
   }
   const body = parseJsonObject(response);
   const requestUri = body.request_uri;

@@ -53,6 +53,16 @@ export function processTokenResponse(provider: Provider, response: RawResponse, 
   return tokens;
 }
 
+/**
+ * The error of another endpoint that answers OAuth error bodies as the token endpoint does
+ * (revocation, device authorization, pushed authorization): the same reading, named for that
+ * endpoint, without the token endpoint's statusErrors (they describe the token endpoint only).
+ */
+export function endpointErrorFrom(provider: Provider, response: RawResponse, now: number, endpoint: string): OAuthError {
+  const error = tokenErrorFrom({ ...provider, token: { ...provider.token, statusErrors: {} } }, response, now);
+  return new OAuthError(error.code, error.message.replace('token endpoint', endpoint), error);
+}
+
 /** The longest lifetime accepted: 10 years, in seconds. */
 export const MAX_LIFETIME_SECONDS = 315_360_000;
 

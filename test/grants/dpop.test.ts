@@ -532,3 +532,102 @@ describe('one DPoP session per client: its machines share the nonces and the key
     expect(refreshes.map((r) => r.proof!.payload.nonce)).toEqual([s.server.asNonce]);
   });
 });
+
+// ---- Mutation-testing additions --------------------------------------------------------------
+
+function formData(fields: Record<string, string>): FormData {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.set(name, value);
+  return form;
+}
+
+describe('client.fetch: the method, and which bodies are sent again', () => {
+  it('the method is upper-cased, GET by default, for the request and its proof alike', async () => {
+    const s = setup();
+    const { client } = await signIn(s);
+    await client.fetch(API);
+    await client.fetch(API, { method: 'patch', body: '{}' });
+    expect(s.server.api.map((r) => [r.method, r.proof!.payload.htm])).toEqual([
+      ['GET', 'GET'],
+      ['PATCH', 'PATCH'],
+    ]);
+  });
+
+  it.each<[string, () => BodyInit | null]>([
+    ['no body (null)', () => null],
+    ['a Blob', () => new Blob(['{"item":1}'], { type: 'application/json' })],
+    ['FormData', () => formData({ note: 'x' })],
+    ['URLSearchParams', () => new URLSearchParams({ item: '1' })],
+    ['bytes', () => new TextEncoder().encode('{"item":1}')],
+    ['an ArrayBuffer', () => new TextEncoder().encode('{"item":1}').buffer],
+  ])('a nonce challenge to a request with %s is answered once', async (_name, body) => {
+    const s = setup({ rsNonce: true });
+    const { client } = await signIn(s);
+    const response = await client.fetch(API, { method: 'POST', body: body() });
+    expect(response.status).toBe(200);
+    expect(s.server.api).toHaveLength(2);
+    expect(s.server.api[1]!.proof!.payload.nonce).toBe(s.server.rsNonce);
+  });
+});
+
+describe('a DPoP-bound token with a provider that has no dpop data', () => {
+  it('is invalid_configuration, field provider.dpop, before any request', async () => {
+    const s = setup();
+    await signIn(s);
+    // The same stored tokens, read by a client whose provider (same id) lost its dpop data.
+    const plain = createOAuthClient({ provider: dpopProvider({ dpop: false }), clientId: 'app', redirectUri: REDIRECT, http: s.server.http, storage: s.storage, clock: { now: () => NOW_S * 1000 } });
+    const sent = s.server.api.length;
+    for (const call of [() => plain.authorizationHeaders({ method: 'GET', url: API }), () => plain.fetch(API)]) {
+      expect(await rejection(call())).toMatchObject({
+        code: 'invalid_configuration',
+        field: 'provider.dpop',
+        message: 'the token is DPoP-bound but provider "dpop-as" has no dpop data',
+      });
+    }
+    expect(s.server.api).toHaveLength(sent);
+  });
+});
+
+describe('the session’s key pair', () => {
+  it('is of the first of the provider’s dpop algs', async () => {
+    const provider = genericOAuth2({ id: 'dpop-as', authorizationEndpoint: `${AS}/authorize`, tokenEndpoint: TOKEN, dpop: { algs: ['EdDSA', 'ES256'] } });
+    const s = setup({ provider, clientSecret: SECRET });
+    await s.make().clientCredentials({ scopes: ['api:read'] });
+    expect(s.server.tokenRequests()[0]!.proof!.header).toMatchObject({ alg: 'EdDSA', jwk: { kty: 'OKP', crv: 'Ed25519' } });
+  });
+
+  it('is read from the storage once per client, not on every request', async () => {
+    const storage = stringsOnly();
+    let reads = 0;
+    const counting: Storage = { ...storage, get: (k) => (k === dpopKeyKey('dpop-as', 'app') && reads++, storage.get(k)) };
+    const s = setup({ storage: counting });
+    const { client } = await signIn(s);
+    const afterSignIn = reads;
+    expect(afterSignIn).toBeGreaterThan(0);
+    await client.refresh();
+    await client.authorizationHeaders({ method: 'GET', url: API });
+    await client.fetch(API);
+    expect(reads).toBe(afterSignIn);
+  });
+
+  it('a failure to load it is not kept: the next request loads it again', async () => {
+    const inner = memoryStorage();
+    let down = true;
+    const storage: Storage = { ...inner, getKeyPair: (k) => (down ? Promise.reject(new Error('storage down')) : inner.getKeyPair!(k)) };
+    const s = setup({ storage, clientSecret: SECRET });
+    const client = s.make();
+    expect(await rejection(client.clientCredentials({ scopes: ['api:read'] }))).toMatchObject({ code: 'storage_error' });
+    expect(s.server.tokenRequests()).toHaveLength(0);
+    down = false;
+    expect((await client.clientCredentials({ scopes: ['api:read'] })).tokenType).toBe('DPoP');
+  });
+});
+
+describe('getUserInfo with a DPoP token and no nonce asked', () => {
+  it('is one request', async () => {
+    const s = setup({ provider: genericOAuth2({ id: 'dpop-as', issuer: AS, requiresIss: false, authorizationEndpoint: `${AS}/authorize`, tokenEndpoint: TOKEN, jwksUri: `${AS}/jwks`, userinfoEndpoint: USERINFO, dpop: true }) });
+    const { client } = await signIn(s);
+    expect(await client.getUserInfo()).toEqual({ sub: 'user-1' });
+    expect(s.server.requests.filter((r) => r.url === USERINFO)).toHaveLength(1);
+  });
+});

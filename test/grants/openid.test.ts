@@ -51,11 +51,13 @@ function fakeOp(clock: { now(): number }) {
     /** Changes the token response; return undefined fields to drop them. */
     answer: async (body: Record<string, unknown>, _context: IssueContext): Promise<Record<string, unknown>> => body,
     userinfo: (): Response => json({ sub: SUB, email: EMAIL }),
+    /** The JWKS answer; replace it to break the JWKS. */
+    jwks: async (): Promise<Response> => json({ keys: [{ ...(await exportJWK(signing.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] }),
     http: (async (input, init) => {
       const { logged } = await readRequest(input, init);
       requests.push(logged);
       const path = new URL(logged.url).pathname;
-      if (path === '/jwks') return json({ keys: [{ ...(await exportJWK(signing.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] });
+      if (path === '/jwks') return op.jwks();
       if (path === '/userinfo') return op.userinfo();
       if (path !== '/token') return new Response('Not Found', { status: 404 });
       const form = new URLSearchParams(logged.rawBody);
@@ -159,7 +161,8 @@ describe('OpenID Connect sign-in (code flow with openid)', () => {
     const client = s.make();
     const { url } = await client.startAuthorization({ scopes: ['openid'] });
     const error = await rejection(client.completeAuthorization(s.op.approve(url)));
-    expect(error).toMatchObject({ code: 'invalid_response', field: 'response.body.id_token', status: 200, retryable: false });
+    expect(error).toMatchObject({ code: 'invalid_response', field: 'response.body.id_token', status: 200, retryable: false, requestSent: true });
+    expect(error.message).toBe('the token response of an OpenID Connect sign-in has no id_token (OIDC Core §3.1.3.3)');
     expect(await client.getStoredTokens()).toBeUndefined();
     expect(s.op.tokenRequests()).toHaveLength(1);
   });
@@ -169,7 +172,13 @@ describe('OpenID Connect sign-in (code flow with openid)', () => {
     s.op.answer = async (body) => ({ ...body, id_token: 42 });
     const client = s.make();
     const { url } = await client.startAuthorization({ scopes: ['openid'] });
-    expect(await rejection(client.completeAuthorization(s.op.approve(url)))).toMatchObject({ code: 'invalid_response', field: 'response.body.id_token' });
+    expect(await rejection(client.completeAuthorization(s.op.approve(url)))).toMatchObject({
+      code: 'invalid_response',
+      field: 'response.body.id_token',
+      status: 200,
+      requestSent: true,
+      message: '"response" body "id_token" property must be a non-empty string',
+    });
   });
 
   it.each([
@@ -187,7 +196,8 @@ describe('OpenID Connect sign-in (code flow with openid)', () => {
     const { url } = await client.startAuthorization({ scopes: ['openid'] });
     const nonce = new URL(url).searchParams.get('nonce')!;
     const error = await rejection(client.completeAuthorization(s.op.approve(url)));
-    expect(error).toMatchObject({ code: 'invalid_response', field, retryable: false });
+    // Refused after the server answered: requestSent, whatever the check said.
+    expect(error).toMatchObject({ code: 'invalid_response', field, retryable: false, requestSent: true });
     expect(error.message).not.toContain(nonce);
     expect(await client.getStoredTokens()).toBeUndefined();
     // Refused after the server answered: not retried (a code is single-use).
@@ -439,5 +449,98 @@ describe('a refreshed id_token\'s nonce, when both have one, is the sign-in\'s',
     const { client, tokens } = await signIn(s);
     s.op.answer = async (body, context) => (context.grant === 'refresh_token' ? { ...body, id_token: await sign({ ...context.claims, nonce: tokens.idTokenClaims!.nonce }) } : body);
     expect((await client.refresh()).idTokenClaims?.nonce).toBe(tokens.idTokenClaims!.nonce);
+  });
+});
+
+// ---- Mutation-testing additions --------------------------------------------------------------
+
+describe('id_token values that are no id_token', () => {
+  it('an empty id_token is invalid_response, field response.body.id_token, saying so', async () => {
+    const s = setup();
+    s.op.answer = async (body) => ({ ...body, id_token: '' });
+    const client = s.make();
+    const { url } = await client.startAuthorization({ scopes: ['openid'] });
+    expect(await rejection(client.completeAuthorization(s.op.approve(url)))).toMatchObject({
+      code: 'invalid_response',
+      field: 'response.body.id_token',
+      message: '"response" body "id_token" property must be a non-empty string',
+    });
+  });
+
+  it('id_token: null is an absent id_token: a sign-in says it has none; a refresh keeps the previous claims', async () => {
+    const s = setup();
+    s.op.answer = async (body, context) => (context.grant === 'authorization_code' ? { ...body, id_token: null } : body);
+    const client = s.make();
+    const { url } = await client.startAuthorization({ scopes: ['openid'] });
+    expect((await rejection(client.completeAuthorization(s.op.approve(url)))).message).toBe('the token response of an OpenID Connect sign-in has no id_token (OIDC Core §3.1.3.3)');
+
+    const t = setup();
+    const { client: signedIn, tokens } = await signIn(t);
+    t.op.answer = async (body, context) => (context.grant === 'refresh_token' ? { ...body, id_token: null } : body);
+    const refreshed = await signedIn.refresh();
+    expect(refreshed.accessToken).not.toBe(tokens.accessToken);
+    expect(refreshed.idTokenClaims).toEqual(tokens.idTokenClaims);
+  });
+});
+
+describe('a JWKS failure during a sign-in: the code was redeemed, so nothing is retried', () => {
+  it('a JWKS that may recover (503) is still reported as not retryable, with its status and field, the first error as cause', async () => {
+    const s = setup();
+    s.op.jwks = async () => new Response('unavailable', { status: 503 });
+    const client = s.make();
+    const { url } = await client.startAuthorization({ scopes: ['openid'] });
+    const error = await rejection(client.completeAuthorization(s.op.approve(url)));
+    expect(error).toMatchObject({ code: 'invalid_response', status: 503, field: 'jwks', retryable: false, requestSent: true });
+    expect(error.cause).toBeInstanceOf(OAuthError);
+    expect(error.cause).toMatchObject({ code: 'invalid_response', status: 503, field: 'jwks', retryable: true });
+    expect(error.message).toBe((error.cause as OAuthError).message);
+    expect(s.op.tokenRequests()).toHaveLength(1);
+    expect(await client.getStoredTokens()).toBeUndefined();
+  });
+
+  it('a JWKS refusal that is final already (404) is passed on as it is', async () => {
+    const s = setup();
+    s.op.jwks = async () => new Response('gone', { status: 404 });
+    const client = s.make();
+    const { url } = await client.startAuthorization({ scopes: ['openid'] });
+    const error = await rejection(client.completeAuthorization(s.op.approve(url)));
+    expect(error).toMatchObject({ code: 'invalid_response', status: 404, field: 'jwks', retryable: false, requestSent: true });
+    expect(error.cause).toBeUndefined();
+    expect(s.op.tokenRequests()).toHaveLength(1);
+  });
+
+  it('an OAuthError the http service throws for the JWKS keeps its code, serverCode and status, and is not retryable', async () => {
+    const s = setup();
+    s.op.jwks = async () => {
+      throw new OAuthError('gateway_busy', 'the egress gateway refused the call', { serverCode: 'gateway_busy', status: 429, retryable: true });
+    };
+    const client = s.make();
+    const { url } = await client.startAuthorization({ scopes: ['openid'] });
+    const error = await rejection(client.completeAuthorization(s.op.approve(url)));
+    expect(error).toMatchObject({ code: 'unknown_error', serverCode: 'gateway_busy', status: 429, retryable: false, requestSent: true, message: 'the egress gateway refused the call' });
+    expect(error.field).toBeUndefined();
+    expect(s.op.tokenRequests()).toHaveLength(1);
+  });
+
+  it('a refused claim is reported requestSent, with the check’s own error as cause', async () => {
+    const s = setup();
+    s.op.answer = async (body, context) => ({ ...body, id_token: await sign({ ...context.claims, aud: 'other-app' }) });
+    const client = s.make();
+    const { url } = await client.startAuthorization({ scopes: ['openid'] });
+    const error = await rejection(client.completeAuthorization(s.op.approve(url)));
+    expect(error).toMatchObject({ code: 'invalid_response', field: 'id_token.aud', retryable: false, requestSent: true });
+    expect(error.cause).toMatchObject({ code: 'invalid_response', field: 'id_token.aud' });
+  });
+});
+
+describe('getUserInfo with a Bearer token', () => {
+  it('a DPoP use_dpop_nonce challenge to a Bearer token is not answered: one request, the 401 reported', async () => {
+    const s = setup();
+    const { client } = await signIn(s);
+    s.op.userinfo = () =>
+      new Response(null, { status: 401, headers: { 'www-authenticate': 'DPoP error="use_dpop_nonce", Bearer error="invalid_token"', 'dpop-nonce': 'rs-nonce-1' } });
+    const error = await rejection(client.getUserInfo());
+    expect(error).toMatchObject({ status: 401, requestSent: true });
+    expect(s.op.userinfoRequests()).toHaveLength(1);
   });
 });

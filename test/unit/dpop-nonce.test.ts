@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDpopNonceStore, isDpopNonceError, parseWwwAuthenticate } from '../../src/dpop/index.js';
+import { createDpopNonceStore, dpopNonceOf, isDpopNonce, isDpopNonceError, parseWwwAuthenticate } from '../../src/dpop/index.js';
 
 const headers = (init: Record<string, string> = {}) => new Headers(init);
 const asError = (status: number, init: Record<string, string>, text = '') => ({ status, headers: headers(init), text });
@@ -83,5 +83,106 @@ describe('parseWwwAuthenticate', () => {
   it('stops at a syntax error, keeping the challenges before it', () => {
     expect(parseWwwAuthenticate('Bearer realm="a", DPoP error="unterminated')).toEqual([{ scheme: 'Bearer', params: { realm: 'a' } }]);
     expect(parseWwwAuthenticate('DPoP error=use_dpop_nonce junk')).toEqual([]);
+  });
+});
+
+// ---- Mutation-testing additions --------------------------------------------------------------
+
+describe('isDpopNonce and dpopNonceOf', () => {
+  it('1*NQCHAR, as a string of at most 1024 characters', () => {
+    expect(isDpopNonce('eyJ7S_zG.eyJH0-Z.HX4w-7v')).toBe(true);
+    expect(isDpopNonce('!#[]~')).toBe(true);
+    expect(isDpopNonce('n'.repeat(1024))).toBe(true);
+    expect(isDpopNonce('n'.repeat(1025))).toBe(false);
+    for (const value of ['', 'a b', 'a"b', 'a\\b', ' ab', 'ab ', 'é']) expect(isDpopNonce(value), JSON.stringify(value)).toBe(false);
+    for (const value of [12345, null, undefined, ['abc'], { toString: () => 'abc' }]) expect(isDpopNonce(value), String(value)).toBe(false);
+  });
+
+  it('dpopNonceOf trims what a Headers-like shape gives (fetch’s Headers trims already)', () => {
+    expect(dpopNonceOf({ get: (name) => (name === 'dpop-nonce' ? '  abc\t' : null) })).toBe('abc');
+    expect(dpopNonceOf({ get: () => null })).toBeUndefined();
+    expect(dpopNonceOf({ get: () => 'a b' })).toBeUndefined();
+  });
+});
+
+describe('createDpopNonceStore: URLs without an origin, and the bound', () => {
+  it('a URL without an origin of its own (urn:, data:) keeps no nonce, and shares none', () => {
+    const nonces = createDpopNonceStore();
+    nonces.remember('urn:example:a', headers({ 'DPoP-Nonce': 'n-urn' }));
+    nonces.remember('data:text/plain,x', headers({ 'DPoP-Nonce': 'n-data' }));
+    expect(nonces.get('urn:example:a')).toBeUndefined();
+    expect(nonces.get('urn:example:b')).toBeUndefined();
+    expect(nonces.get('data:text/plain,y')).toBeUndefined();
+  });
+
+  it('a response for a URL that cannot be parsed takes no place in the bound', () => {
+    const nonces = createDpopNonceStore({ max: 1 });
+    nonces.remember('https://a.example/', headers({ 'DPoP-Nonce': 'a' }));
+    nonces.remember('not a url', headers({ 'DPoP-Nonce': 'x' }));
+    nonces.remember('urn:x', headers({ 'DPoP-Nonce': 'x' }));
+    expect(nonces.get('https://a.example/')).toBe('a');
+  });
+
+  it('asking for an origin it has no nonce for takes no place in the bound either', () => {
+    const nonces = createDpopNonceStore({ max: 2 });
+    nonces.remember('https://a.example/', headers({ 'DPoP-Nonce': 'a' }));
+    expect(nonces.get('https://unknown.example/')).toBeUndefined();
+    expect(nonces.get('not a url')).toBeUndefined();
+    nonces.remember('https://b.example/', headers({ 'DPoP-Nonce': 'b' }));
+    expect([nonces.get('https://a.example/'), nonces.get('https://b.example/')]).toEqual(['a', 'b']);
+  });
+
+  it('max is at least 1; the default keeps 100 origins', () => {
+    const one = createDpopNonceStore({ max: 0 });
+    one.remember('https://a.example/', headers({ 'DPoP-Nonce': 'a' }));
+    expect(one.get('https://a.example/')).toBe('a');
+    one.remember('https://b.example/', headers({ 'DPoP-Nonce': 'b' }));
+    expect([one.get('https://a.example/'), one.get('https://b.example/')]).toEqual([undefined, 'b']);
+    const hundred = createDpopNonceStore();
+    for (let i = 0; i <= 100; i++) hundred.remember(`https://h${i}.example/`, headers({ 'DPoP-Nonce': `n${i}` }));
+    expect(hundred.get('https://h0.example/')).toBeUndefined();
+    expect(hundred.get('https://h1.example/')).toBe('n1');
+    expect(hundred.get('https://h100.example/')).toBe('n100');
+  });
+});
+
+describe('isDpopNonceError: bodies that are no use_dpop_nonce object', () => {
+  it('a 400 whose body is missing, null, a string or an array is not one', () => {
+    const nonceHeader = { 'DPoP-Nonce': 'n' };
+    expect(isDpopNonceError({ status: 400, headers: headers(nonceHeader) })).toBe(false);
+    for (const text of ['null', '"use_dpop_nonce"', '["use_dpop_nonce"]', '{"error":["use_dpop_nonce"]}', '']) {
+      expect(isDpopNonceError(asError(400, nonceHeader, text)), text).toBe(false);
+    }
+  });
+});
+
+describe('parseWwwAuthenticate: whitespace, commas and where parsing stops', () => {
+  it('optional whitespace of any length around "=" and commas; several spaces after the scheme', () => {
+    expect(parseWwwAuthenticate('DPoP  error  =  "use_dpop_nonce" ,\t  algs=ES256')).toEqual([{ scheme: 'DPoP', params: { error: 'use_dpop_nonce', algs: 'ES256' } }]);
+    expect(parseWwwAuthenticate('Basic realm="a",    DPoP algs="ES256"')).toEqual([
+      { scheme: 'Basic', params: { realm: 'a' } },
+      { scheme: 'DPoP', params: { algs: 'ES256' } },
+    ]);
+  });
+
+  it('empty list elements between a challenge’s params are skipped', () => {
+    expect(parseWwwAuthenticate('DPoP a=1,, b=2 ,, , c="3"')).toEqual([{ scheme: 'DPoP', params: { a: '1', b: '2', c: '3' } }]);
+  });
+
+  it('only a space separates the scheme from its params: anything else stops', () => {
+    expect(parseWwwAuthenticate('Basic\tabc')).toEqual([]);
+    expect(parseWwwAuthenticate('Bearer=x')).toEqual([]);
+    expect(parseWwwAuthenticate('Basic realm="a", Bearer"x"')).toEqual([{ scheme: 'Basic', params: { realm: 'a' } }]);
+  });
+
+  it('a challenge that does not start with a token stops parsing (not a TypeError)', () => {
+    expect(parseWwwAuthenticate('"DPoP"')).toEqual([]);
+    expect(parseWwwAuthenticate('Bearer realm="a", =x, DPoP')).toEqual([{ scheme: 'Bearer', params: { realm: 'a' } }]);
+  });
+
+  it('a trailing comma or trailing whitespace ends the list', () => {
+    expect(parseWwwAuthenticate('DPoP algs=ES256,  ')).toEqual([{ scheme: 'DPoP', params: { algs: 'ES256' } }]);
+    expect(parseWwwAuthenticate('Bearer   ')).toEqual([{ scheme: 'Bearer', params: {} }]);
+    expect(parseWwwAuthenticate('')).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { EmbeddedJWK, decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createDpopProof, generateDpopKeyPair, htuOf, publicJwkOf, type DpopAlg } from '../../src/dpop/index.js';
+import { OAuthError } from '../../src/errors.js';
 
 const NOW = 1_700_000_000_123;
 const fixedRandom = (fill: number) => (bytes: number) => new Uint8Array(bytes).fill(fill);
@@ -89,5 +90,117 @@ describe('createDpopProof', () => {
     await expect(createDpopProof({ publicKey: other.publicKey, privateKey: pair.privateKey }, options)).rejects.toMatchObject({ field: 'dpop.keyPair' });
     await expect(createDpopProof(pair, { ...options, alg: 'RS256' })).rejects.toMatchObject({ field: 'dpop.alg' });
     expect(decodeProtectedHeader(await createDpopProof(pair, { ...options, alg: 'ES256' })).alg).toBe('ES256');
+  });
+});
+
+// ---- Mutation-testing additions: what createDpopProof refuses, and how it says so -------------
+
+describe('createDpopProof refusals, each naming its field and saying why', () => {
+  const options = { method: 'GET', url: 'https://rs.example/', now: NOW, random: fixedRandom(8) };
+  const refusal = async (promise: Promise<unknown>) => {
+    const error = await promise.then(
+      () => {
+        throw new Error('expected a rejection');
+      },
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(OAuthError);
+    expect(error).toMatchObject({ code: 'invalid_configuration' });
+    return error as OAuthError;
+  };
+
+  it('a key pair that is missing, or whose private key is not a private signing key', async () => {
+    const pair = await generateDpopKeyPair();
+    const needsPrivate = { field: 'dpop.keyPair', message: 'dpop.keyPair needs a private key that can sign' };
+    expect(await refusal(createDpopProof(undefined as never, options))).toMatchObject(needsPrivate);
+    expect(await refusal(createDpopProof({} as never, options))).toMatchObject(needsPrivate);
+    expect(await refusal(createDpopProof({ publicKey: pair.publicKey, privateKey: pair.publicKey }, options))).toMatchObject(needsPrivate);
+    // A secret (HMAC) key can sign, but is not a private key.
+    const hmac = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    expect(await refusal(createDpopProof({ publicKey: pair.publicKey, privateKey: hmac }, options))).toMatchObject(needsPrivate);
+    // A private key that cannot sign (ECDH derives bits).
+    const ecdh = (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits'])) as CryptoKeyPair;
+    expect(await refusal(createDpopProof(ecdh, options))).toMatchObject(needsPrivate);
+  });
+
+  it('a private key of no DPoP algorithm says which it is', async () => {
+    const p521 = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-521' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+    expect(await refusal(createDpopProof(p521, options))).toMatchObject({
+      field: 'dpop.keyPair',
+      message: 'dpop.keyPair is a ECDSA key: DPoP needs ES256, ES384, RS256, PS256 or EdDSA',
+    });
+  });
+
+  it('a missing public key, or one that is not public, is refused before anything is signed', async () => {
+    const pair = await generateDpopKeyPair();
+    const needsPublic = { field: 'dpop.keyPair', message: 'dpop.keyPair needs the public key of the same pair' };
+    expect(await refusal(createDpopProof({ privateKey: pair.privateKey } as never, options))).toMatchObject(needsPublic);
+    expect(await refusal(createDpopProof({ publicKey: pair.privateKey, privateKey: pair.privateKey }, options))).toMatchObject(needsPublic);
+    const rsa = await generateDpopKeyPair({ alg: 'RS256' });
+    expect(await refusal(createDpopProof({ publicKey: rsa.publicKey, privateKey: pair.privateKey }, options))).toMatchObject(needsPublic);
+  });
+
+  it('an alg other than the key’s names both', async () => {
+    const pair = await generateDpopKeyPair();
+    expect(await refusal(createDpopProof(pair, { ...options, alg: 'PS256' }))).toMatchObject({ field: 'dpop.alg', message: 'dpop.alg is PS256, but the key signs ES256' });
+  });
+
+  it('a method that is not a token, or not a string', async () => {
+    const pair = await generateDpopKeyPair();
+    for (const method of ['A B', ' GET', 'GET\n', '', undefined, 42]) {
+      expect(await refusal(createDpopProof(pair, { ...options, method: method as never })), String(method)).toMatchObject({ field: 'dpop.method', message: 'dpop.method must be an HTTP method' });
+    }
+  });
+
+  it('a clock that is not epoch milliseconds', async () => {
+    const pair = await generateDpopKeyPair();
+    for (const now of [NaN, Infinity, undefined]) {
+      expect(await refusal(createDpopProof(pair, { ...options, now: now as never }))).toMatchObject({ field: 'dpop.now', message: 'dpop.now must be epoch milliseconds' });
+    }
+  });
+
+  it('an access token that is empty or not a string', async () => {
+    const pair = await generateDpopKeyPair();
+    for (const accessToken of ['', 42, null]) {
+      expect(await refusal(createDpopProof(pair, { ...options, accessToken: accessToken as never }))).toMatchObject({
+        field: 'dpop.accessToken',
+        message: 'dpop.accessToken must be a non-empty string',
+      });
+    }
+  });
+
+  it('a nonce that is not 1*NQCHAR (or not a string, or over 1024 characters)', async () => {
+    const pair = await generateDpopKeyPair();
+    for (const nonce of ['a b', 'a "b"', '', 42, 'n'.repeat(1025)]) {
+      expect(await refusal(createDpopProof(pair, { ...options, nonce: nonce as never }))).toMatchObject({ field: 'dpop.nonce', message: 'dpop.nonce must be a DPoP nonce (1*NQCHAR)' });
+    }
+    expect((await verify(await createDpopProof(pair, { ...options, nonce: 'n'.repeat(1024) }))).payload.nonce).toHaveLength(1024);
+  });
+
+  it('a URL that is not absolute, or not http(s)', async () => {
+    expect(() => htuOf('/token')).toThrow(expect.objectContaining({ field: 'dpop.url', message: 'dpop.url must be an absolute URL' }));
+    expect(() => htuOf('ftp://as.example/x')).toThrow(expect.objectContaining({ field: 'dpop.url', message: 'dpop.url must be an http(s) URL' }));
+  });
+
+  it('a key WebCrypto cannot sign with is invalid_configuration, with the cause', async () => {
+    const pair = await generateDpopKeyPair();
+    // Looks like an ES256 private key, but is no CryptoKey: the signature itself fails.
+    const forged = { type: 'private', extractable: false, usages: ['sign'], algorithm: pair.privateKey.algorithm };
+    const error = await refusal(createDpopProof({ publicKey: pair.publicKey, privateKey: forged }, options));
+    expect(error.field).toBe('dpop.keyPair');
+    expect(error.message).toMatch(/^dpop\.keyPair cannot sign the DPoP proof: ./);
+    expect(error.cause).toBeInstanceOf(Error);
+    expect(error.message).toContain((error.cause as Error).message);
+  });
+});
+
+describe('createDpopProof method normalisation', () => {
+  it('upper-cases each of fetch’s six methods, and no other', async () => {
+    const pair = await generateDpopKeyPair();
+    const htm = async (method: string) => (await verify(await createDpopProof(pair, { method, url: 'https://rs.example/', now: NOW, random: fixedRandom(9) }))).payload.htm;
+    for (const method of ['delete', 'get', 'head', 'options', 'post', 'put']) expect(await htm(method)).toBe(method.toUpperCase());
+    expect(await htm('Get')).toBe('GET');
+    expect(await htm('connect')).toBe('connect');
+    expect(await htm('PROPFIND')).toBe('PROPFIND');
   });
 });

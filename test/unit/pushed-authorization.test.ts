@@ -192,6 +192,12 @@ describe('processPushedAuthorizationResponse (RFC 9126 §2.2–2.3)', () => {
   ])('an OAuth error body (HTTP %i %s) is mapped to its code', (status, code) => {
     const error = thrown(() => processPushedAuthorizationResponse(p, raw(status, { error: code, error_description: 'refused' }), now));
     expect(error).toMatchObject({ code, status, serverCode: code, description: 'refused', requestSent: true });
+    expect(error.message).toMatch(/^pushed authorization endpoint answered /);
+  });
+
+  it("the token endpoint's statusErrors do not apply to the pushed authorization endpoint", () => {
+    const mapped = { ...p, token: { ...p.token, statusErrors: { '400': 'invalid_grant' } } };
+    expect(thrown(() => processPushedAuthorizationResponse(mapped, raw(400, { error: 'invalid_request' }), now))).toMatchObject({ code: 'invalid_request' });
   });
 
   it('an error answer without an OAuth body is invalid_response, field response.status', () => {
@@ -364,5 +370,67 @@ describe('pushed authorization through the facade', () => {
     expect(new URL(url).searchParams.get('request_uri')).toBeNull();
     expect(new URL(url).searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(server.requests).toHaveLength(0);
+  });
+});
+
+// ---- Mutation-testing additions --------------------------------------------------------------
+
+describe('processPushedAuthorizationResponse: status ranges and messages', () => {
+  const p = provider();
+  const now = 1_700_000_000_000;
+  const URI = 'urn:ietf:params:oauth:request_uri:abc';
+  const oauthBody = { error: 'invalid_request', error_description: 'refused' };
+
+  it.each([200, 202, 204, 299])('any other 2xx (%i), whatever its body, is invalid_response saying it is not 201', (status) => {
+    for (const body of [{ request_uri: URI, expires_in: 60 }, oauthBody]) {
+      const error = thrown(() => processPushedAuthorizationResponse(p, raw(status, body), now));
+      expect(error).toMatchObject({
+        code: 'invalid_response',
+        field: 'response.status',
+        status,
+        requestSent: true,
+        message: `pushed authorization request answered HTTP ${status}, not 201 (RFC 9126 §2.2)`,
+      });
+    }
+  });
+
+  it.each([199, 300, 302, 400])('outside 2xx (%i) an OAuth error body is the server’s error', (status) => {
+    expect(thrown(() => processPushedAuthorizationResponse(p, raw(status, oauthBody), now))).toMatchObject({ code: 'invalid_request', serverCode: 'invalid_request', status });
+  });
+
+  it('says whether request_uri or expires_in is missing or wrong', () => {
+    const message = (body: unknown) => thrown(() => processPushedAuthorizationResponse(p, raw(201, body), now)).message;
+    expect(message({ expires_in: 60 })).toBe('"response" body "request_uri" property is missing');
+    expect(message({ request_uri: '', expires_in: 60 })).toBe('"response" body "request_uri" property must be a non-empty string');
+    expect(message({ request_uri: null, expires_in: 60 })).toBe('"response" body "request_uri" property must be a non-empty string');
+    expect(message({ request_uri: URI })).toBe('"response" body "expires_in" property is missing');
+    expect(message({ request_uri: URI, expires_in: '60' })).toBe('"response" body "expires_in" property must be a positive number of seconds');
+    expect(message({ request_uri: URI, expires_in: 0 })).toBe('"response" body "expires_in" property must be a positive number of seconds');
+  });
+
+  it('a fractional expires_in is kept as sent', () => {
+    expect(processPushedAuthorizationResponse(p, raw(201, { request_uri: URI, expires_in: 0.5 }), now)).toEqual({ requestUri: URI, expiresIn: 0.5 });
+  });
+});
+
+describe('buildPushedAuthorizationRequest: the request’s own client_id', () => {
+  it('where the strategy adds none, a client_id the parameters carry is sent as given; the client’s is only the fallback', () => {
+    const p = provider();
+    const hand = (params: URLSearchParams) => {
+      let given: Record<string, unknown> | undefined;
+      buildPushedAuthorizationRequest({
+        provider: p,
+        client: { clientId: 'my app', redirectUri: REDIRECT, authMethod: 'client_secret_basic' },
+        secrets: { clientSecret: SECRET },
+        params,
+        build: (fields) => {
+          given = fields;
+          return { url: PAR, method: 'POST', headers: {}, body: '' };
+        },
+      });
+      return given!;
+    };
+    expect(hand(new URLSearchParams({ client_id: 'as requested', response_type: 'code' })).client_id).toBe('as requested');
+    expect(hand(new URLSearchParams({ response_type: 'code' })).client_id).toBe('my app');
   });
 });

@@ -265,3 +265,23 @@ describe('resource in client credentials: part of the cache key', () => {
     expect(fake.requests).toHaveLength(0);
   });
 });
+
+// ---- Mutation-testing additions --------------------------------------------------------------
+
+describe('checkResource: messages and odd inputs', () => {
+  it('says what is wrong', () => {
+    expect(thrown(() => checkResource(42)).message).toBe('resource must be an absolute URI or a list of them');
+    expect(thrown(() => checkResource('/x')).message).toBe('resource must be an absolute URI (RFC 8707 §2)');
+    expect(thrown(() => checkResource([API, '/x'])).message).toBe('resource.1 must be an absolute URI (RFC 8707 §2)');
+    expect(thrown(() => checkResource('https://api.example/#x')).message).toBe('resource must not have a fragment (RFC 8707 §2)');
+  });
+
+  it('a URL object is not a string: refused, naming it (not a TypeError)', () => {
+    expect(thrown(() => checkResource([new URL(API)]))).toMatchObject({ code: 'invalid_configuration', field: 'resource.0' });
+    expect(thrown(() => checkResource(new URL(API)))).toMatchObject({ code: 'invalid_configuration', field: 'resource' });
+  });
+
+  it.each(['https://', 'http://exa mple.com/', 'https://[::1/'])('a scheme the URL parser still refuses (%j) is no absolute URI', (value) => {
+    expect(thrown(() => checkResource(value))).toMatchObject({ code: 'invalid_configuration', field: 'resource', message: 'resource must be an absolute URI (RFC 8707 §2)' });
+  });
+});
