@@ -36,7 +36,8 @@ export interface ValidateIdTokenOptions {
   accessToken?: string;
 }
 
-const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat'];
+/** jose requires iss and aud itself (the issuer and audience options), before these. */
+const REQUIRED_CLAIMS = ['sub', 'exp', 'iat'];
 /** The hash of at_hash for each JWS alg family (the alg's own hash; EdDSA/Ed25519 use SHA-512). */
 const HASHES: Array<[RegExp, string]> = [
   [/^(RS|PS|ES)256K?$/, 'SHA-256'],
@@ -49,11 +50,11 @@ const fail = (claim: string, problem: string, cause?: unknown) =>
   new OAuthError('invalid_response', `id_token ${claim === '' ? '' : `"${claim}" `}${problem}`, {
     field: claim === '' ? 'id_token' : `id_token.${claim}`,
     retryable: false,
-    ...(cause === undefined ? {} : { cause }),
+    cause,
   });
 
-/** A short, quoted rendering of a public value for messages. */
-const show = (value: unknown) => JSON.stringify(value)?.slice(0, 200) ?? String(value);
+/** A short, quoted rendering of a public value (a string) for messages. */
+const show = (value: string) => JSON.stringify(value).slice(0, 200);
 
 export async function validateIdToken(idToken: string, options: ValidateIdTokenOptions): Promise<IdTokenClaims> {
   checkOptions(options);
@@ -151,13 +152,12 @@ function codeOf(error: unknown): unknown {
 function fromJose(error: unknown, options: ValidateIdTokenOptions): OAuthError {
   // A JWKS fetch that failed is that failure (network_error, timeout, invalid_response field jwks), not the token's.
   if (error instanceof OAuthError) return error;
-  const code = codeOf(error);
-  const claim = (error as { claim?: unknown }).claim;
-  const reason = (error as { reason?: unknown }).reason;
-  switch (code) {
+  switch (codeOf(error)) {
     case 'ERR_JWT_EXPIRED':
       return fail('exp', `has expired (clock tolerance ${options.clockToleranceS} s)`);
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
+      // A code means an object (codeOf): a getKey may reject with anything, null included.
+      const { claim, reason } = error as { claim?: unknown; reason?: unknown };
       const name = typeof claim === 'string' ? claim : '';
       if (reason === 'missing') return fail(name, 'claim is missing');
       if (reason === 'invalid') return fail(name, 'claim must be a number');
@@ -196,12 +196,12 @@ function checkTypes(payload: JWTPayload): IdTokenClaims {
   const c = payload as Record<string, unknown>;
   const isString = (v: unknown) => typeof v === 'string';
   if (typeof c.sub !== 'string' || c.sub === '') throw fail('sub', 'must be a non-empty string');
-  const aud = c.aud;
-  if (!(isString(aud) || (Array.isArray(aud) && aud.length > 0 && aud.every(isString)))) throw fail('aud', 'must be a string or a non-empty array of strings');
+  // jose has checked that aud is the client id or an array that contains it: the other members must be strings too.
+  if (Array.isArray(c.aud) && !c.aud.every(isString)) throw fail('aud', 'must be a string or a non-empty array of strings');
   const optional: Array<[string, (v: unknown) => boolean, string]> = [
     ['nonce', isString, 'a string'],
     ['azp', isString, 'a string'],
-    ['auth_time', (v) => typeof v === 'number' && Number.isFinite(v), 'a number'],
+    ['auth_time', Number.isFinite, 'a number'],
     ['acr', isString, 'a string'],
     ['amr', (v) => Array.isArray(v) && v.every(isString), 'an array of strings'],
     ['at_hash', isString, 'a string'],

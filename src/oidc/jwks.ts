@@ -59,8 +59,9 @@ export function createJwksCache(services: Services, options: JwksCacheOptions = 
       return set;
     });
     entry.pending = pending;
+    // Nothing replaces a pending fetch before it settles, so the one to clear is this one.
     const clear = () => {
-      if (entry.pending === pending) delete entry.pending;
+      delete entry.pending;
     };
     pending.then(clear, clear);
     return pending;
@@ -87,9 +88,10 @@ export function createJwksCache(services: Services, options: JwksCacheOptions = 
           return await set(protectedHeader, token);
         } catch (error) {
           if (fresh || !isNoMatchingKey(error)) throw error;
-          // Another caller may have refetched (or be refetching) since this one looked: use that set.
-          if (cached.pending) set = await cached.pending;
-          else if (cached.set !== undefined && cached.set !== set) set = cached.set;
+          // Another caller may have refetched (or be refetching) since this one looked: use the newest set.
+          // (Once fetched, a set is never unset: without a fetch pending, cached.set is there.)
+          const newest = cached.pending ? await cached.pending : cached.set!;
+          if (newest !== set) set = newest;
           else if (elapsed(cached.attemptedAt, cooldownMs)) set = await load(jwksUri, cached);
           else throw error;
           return set(protectedHeader, token);
@@ -99,8 +101,9 @@ export function createJwksCache(services: Services, options: JwksCacheOptions = 
   };
 }
 
+/** What jose's key set throws is always an object: a JOSEError, or the TypeError or DOMException of a key import. */
 function isNoMatchingKey(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ERR_JWKS_NO_MATCHING_KEY';
+  return (error as { code?: unknown }).code === 'ERR_JWKS_NO_MATCHING_KEY';
 }
 
 function duration(value: number | undefined, fallback: number, name: string): number {
@@ -114,9 +117,9 @@ function duration(value: number | undefined, fallback: number, name: string): nu
 function checkUri(uri: unknown): void {
   let ok = false;
   try {
-    ok = typeof uri === 'string' && /^https?:$/.test(new URL(uri).protocol);
+    ok = typeof uri === 'string' && ['http:', 'https:'].includes(new URL(uri).protocol);
   } catch {
-    ok = false;
+    // not a URL: ok stays false
   }
   if (!ok) throw new OAuthError('invalid_configuration', 'jwksUri must be an http(s) URL', { field: 'jwksUri' });
 }
@@ -128,14 +131,13 @@ async function fetchJwks(services: Services, uri: string): Promise<LocalJWKSet> 
   const request = { url: uri, method: 'GET', headers: { accept: 'application/json' } } as unknown as TokenRequest;
   const response = await sendRequest(services, request);
   const { status } = response;
-  const fail = (field: string, problem: string, cause?: unknown) =>
+  const fail = (field: string, problem: string) =>
     new OAuthError('invalid_response', `JWKS from ${host} ${problem}`, {
       status,
       field,
       requestSent: true,
       // A 5xx or 429 may pass; a malformed document will not.
       retryable: status >= 500 || status === 429,
-      ...(cause === undefined ? {} : { cause }),
     });
   if (status !== 200) throw fail('jwks', `answered HTTP ${status}, not 200`);
   let json: unknown;
@@ -147,12 +149,10 @@ async function fetchJwks(services: Services, uri: string): Promise<LocalJWKSet> 
   if (!isObject(json)) throw fail('jwks', 'is not a JSON object');
   if (!Array.isArray(json.keys)) throw fail('jwks.keys', json.keys === undefined ? 'has no "keys" array' : '"keys" is not an array');
   if (!json.keys.every(isObject)) throw fail('jwks.keys', '"keys" has a member that is not a JSON object');
+  // jose refuses only what is refused above (a set or a member that is not a plain object), and
+  // parsed JSON holds nothing structuredClone cannot copy: it does not throw here.
   const { createLocalJWKSet } = await import('jose/jwks/local');
-  try {
-    return createLocalJWKSet(json as { keys: [] });
-  } catch (error) {
-    throw fail('jwks', 'is not a valid JSON Web Key Set', error);
-  }
+  return createLocalJWKSet(json as { keys: [] });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -59,7 +59,7 @@ export function processUserInfoResponse(response: RawResponse, options: ProcessU
     new OAuthError('invalid_response', `userinfo endpoint ${problem}`, { status, field, requestSent: true, retryable: status >= 500 || status === 429 });
   if (status < 200 || status > 299) throw errorFrom(response) ?? fail('userinfo', `answered HTTP ${status}`);
 
-  const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const mediaType = response.headers.get('content-type')?.split(';')[0]!.trim().toLowerCase();
   if (mediaType === 'application/jwt') throw fail('userinfo', 'answered a signed or encrypted JWT (application/jwt): signed userinfo is not supported');
   let body: unknown;
   try {
@@ -83,9 +83,10 @@ function errorFrom(response: RawResponse): OAuthError | undefined {
   const header = response.headers.get('www-authenticate');
   if (header === null) return undefined;
   const challenge = parseWwwAuthenticate(header).find((c) => ['bearer', 'dpop'].includes(c.scheme.toLowerCase()) && c.params.error !== undefined);
+  // The challenge found has an error: code is undefined exactly when there is none.
   const code = challenge?.params.error;
-  if (challenge === undefined || code === undefined || code.length > 256 || !NQSCHAR.test(code)) return undefined;
-  const raw = challenge.params.error_description;
+  if (code === undefined || code.length > 256 || !NQSCHAR.test(code)) return undefined;
+  const raw = challenge!.params.error_description;
   const description = raw !== undefined && NQSCHAR.test(raw) ? capDescription(raw) : undefined;
   const { status } = response;
   return new OAuthError(code, `userinfo endpoint answered ${code}${description ? `: ${description}` : ''} (HTTP ${status})`, {
@@ -93,6 +94,6 @@ function errorFrom(response: RawResponse): OAuthError | undefined {
     serverCode: code,
     requestSent: true,
     retryable: status >= 500 || status === 429,
-    ...(description === undefined ? {} : { description }),
+    description,
   });
 }

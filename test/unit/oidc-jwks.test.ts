@@ -227,3 +227,159 @@ describe('createJwksCache: failures are OAuthErrors', () => {
     expect(() => setup(() => [], { cooldownMs: Number.NaN })).toThrow(expect.objectContaining({ field: 'cooldownMs' }));
   });
 });
+
+describe('createJwksCache: options', () => {
+  it('durations: 0 is allowed, negative, NaN and Infinity are refused naming the option', () => {
+    expect(() => setup(() => [], { maxAgeMs: 0, cooldownMs: 0 })).not.toThrow();
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      for (const name of ['maxAgeMs', 'cooldownMs'] as const) {
+        expect(() => setup(() => [], { [name]: bad })).toThrow(
+          expect.objectContaining({ code: 'invalid_configuration', field: name, message: `${name} must be a non-negative number of milliseconds` }),
+        );
+      }
+    }
+  });
+
+  it('maxAgeMs 0: every call fetches the set again', async () => {
+    const { state, getKey } = setup(() => [jwk1], { maxAgeMs: 0 });
+    await getKey({ alg: 'RS256', kid: 'k1' });
+    await getKey({ alg: 'RS256', kid: 'k1' });
+    expect(state.seen).toHaveLength(2);
+  });
+
+  it('jwksUri: http and https URLs are used; anything else is refused with a message naming it', async () => {
+    const { state, cache } = setup(() => [jwk1]);
+    await cache.keyFor('http://localhost:8080/jwks')({ alg: 'RS256', kid: 'k1' });
+    await cache.keyFor('HTTPS://OP.example/jwks')({ alg: 'RS256', kid: 'k1' });
+    expect(state.seen.map((s) => s.url)).toEqual(['http://localhost:8080/jwks', 'HTTPS://OP.example/jwks']);
+    for (const bad of ['not a url', 'file:///etc/jwks', 'xhttps://op.example/jwks', 'httpx://op.example/jwks', new URL(URI), undefined]) {
+      expect(() => cache.keyFor(bad as string)).toThrow(expect.objectContaining({ code: 'invalid_configuration', field: 'jwksUri', message: 'jwksUri must be an http(s) URL' }));
+    }
+    expect(state.seen).toHaveLength(2);
+  });
+});
+
+describe('createJwksCache: the clock', () => {
+  it('a clock that starts at 0 (a fake one) fetches on first use all the same', async () => {
+    const { state, getKey, clock } = setup(() => [jwk1], { maxAgeMs: 60_000 });
+    clock.t = 0;
+    await expect(getKey({ alg: 'RS256', kid: 'k1' })).resolves.toBeTruthy();
+    clock.t = 59_999;
+    await getKey({ alg: 'RS256', kid: 'k1' });
+    expect(state.seen).toHaveLength(1);
+  });
+
+  it('a second call at the same instant uses the cached set', async () => {
+    const { state, getKey } = setup(() => [jwk1], { maxAgeMs: 60_000 });
+    await getKey({ alg: 'RS256', kid: 'k1' });
+    await getKey({ alg: 'RS256', kid: 'k1' });
+    expect(state.seen).toHaveLength(1);
+  });
+
+  it('a clock stepped back counts as the set having expired', async () => {
+    const { state, getKey, clock } = setup(() => [jwk1], { maxAgeMs: 60_000 });
+    await getKey({ alg: 'RS256', kid: 'k1' });
+    clock.t -= 1;
+    await getKey({ alg: 'RS256', kid: 'k1' });
+    expect(state.seen).toHaveLength(2);
+  });
+
+  it('a clock stepped back counts as the cooldown having passed', async () => {
+    let keys = [jwk1];
+    const { state, getKey, clock } = setup(() => keys, { cooldownMs: 30_000, maxAgeMs: 600_000 });
+    await getKey({ alg: 'RS256', kid: 'k1' });
+    // A refetch that fails: the attempt is at +30 s, the set still the one from 0 s.
+    clock.t += 30_000;
+    state.answer = () => new Response(null, { status: 503 });
+    await refusal(getKey({ alg: 'RS256', kid: 'k2' }));
+    state.answer = undefined;
+    keys = [jwk1, jwk2];
+    // Back to +10 s: the set is 10 s old (not expired), the attempt 20 s in the future.
+    clock.t -= 20_000;
+    await expect(getKey({ alg: 'RS256', kid: 'k2' })).resolves.toBeTruthy();
+    expect(state.seen).toHaveLength(3);
+  });
+
+  it('the cooldown counts from the last attempt, exactly', async () => {
+    const { state, getKey, clock } = setup(() => [jwk1], { cooldownMs: 30_000, maxAgeMs: 600_000 });
+    await getKey({ alg: 'RS256', kid: 'k1' });
+    clock.t += 30_000;
+    await expect(getKey({ alg: 'RS256', kid: 'k9' })).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    expect(state.seen).toHaveLength(2);
+    clock.t += 29_999;
+    await expect(getKey({ alg: 'RS256', kid: 'k9' })).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    expect(state.seen).toHaveLength(2);
+  });
+});
+
+describe('createJwksCache: what triggers a refetch', () => {
+  it('only an unknown key does: other errors of the cached set are thrown as they are', async () => {
+    const { state, getKey, clock } = setup(() => [{ ...jwk1, kid: undefined }, { ...jwk2, kid: undefined }]);
+    await expect(getKey({ alg: 'RS256', kid: undefined })).rejects.toMatchObject({ code: 'ERR_JWKS_MULTIPLE_MATCHING_KEYS' });
+    clock.t += DEFAULT_JWKS_COOLDOWN_MS;
+    await expect(getKey({ alg: 'RS256', kid: undefined })).rejects.toMatchObject({ code: 'ERR_JWKS_MULTIPLE_MATCHING_KEYS' });
+    await expect(getKey({ alg: 'HS256', kid: 'k1' })).rejects.toMatchObject({ code: 'ERR_JOSE_NOT_SUPPORTED' });
+    expect(state.seen).toHaveLength(1);
+  });
+
+  it('a refetch that still lacks the key throws no matching key', async () => {
+    const { state, getKey, clock } = setup(() => [jwk1]);
+    await getKey({ alg: 'RS256', kid: 'k1' });
+    clock.t += DEFAULT_JWKS_COOLDOWN_MS;
+    await expect(getKey({ alg: 'RS256', kid: 'k2' })).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    expect(state.seen).toHaveLength(2);
+  });
+
+  it('a caller with the new kid during a refetch gets the new set, whatever the interleaving', async () => {
+    // The second caller starts at every point of the first one's refetch: while it is pending,
+    // just after it settled, or after it is done. It must never see "no matching key", nor fetch again.
+    for (let step = 0; step < 80; step++) {
+      let keys = [jwk1];
+      const { state, getKey, clock } = setup(() => keys);
+      await getKey({ alg: 'RS256', kid: 'k1' });
+      clock.t += DEFAULT_JWKS_COOLDOWN_MS;
+      keys = [jwk1, jwk2];
+      const first = getKey({ alg: 'RS256', kid: 'k2' });
+      for (let i = 0; i < step; i++) await (i % 8 === 7 ? new Promise((resolve) => setImmediate(resolve)) : Promise.resolve());
+      const second = getKey({ alg: 'RS256', kid: 'k2' });
+      const [a, b] = await Promise.all([first, second]);
+      expect(b).toBe(a);
+      expect(state.seen).toHaveLength(2);
+    }
+  });
+});
+
+describe('createJwksCache: the failures, their messages and fields', () => {
+  const failing = async (answer: () => Response) => {
+    const { state, getKey } = setup(() => [jwk1]);
+    state.answer = answer;
+    return refusal(getKey({ alg: 'RS256', kid: 'k1' }));
+  };
+  it('messages name the host and what is wrong; requestSent is true', async () => {
+    const cases: Array<[() => Response, string, string]> = [
+      [() => new Response('{}', { status: 404 }), 'jwks', 'JWKS from op.example answered HTTP 404, not 200'],
+      [() => new Response('<html>', { status: 200 }), 'jwks', 'JWKS from op.example is not JSON'],
+      [() => Response.json([jwk1]), 'jwks', 'JWKS from op.example is not a JSON object'],
+      [() => Response.json(null), 'jwks', 'JWKS from op.example is not a JSON object'],
+      [() => Response.json('keys'), 'jwks', 'JWKS from op.example is not a JSON object'],
+      [() => Response.json({ keys: null }), 'jwks.keys', 'JWKS from op.example "keys" is not an array'],
+      [() => Response.json({}), 'jwks.keys', 'JWKS from op.example has no "keys" array'],
+      [() => Response.json({ keys: {} }), 'jwks.keys', 'JWKS from op.example "keys" is not an array'],
+      [() => Response.json({ keys: [jwk1, 'x'] }), 'jwks.keys', 'JWKS from op.example "keys" has a member that is not a JSON object'],
+      [() => Response.json({ keys: [jwk1, null] }), 'jwks.keys', 'JWKS from op.example "keys" has a member that is not a JSON object'],
+      [() => Response.json({ keys: [[jwk1]] }), 'jwks.keys', 'JWKS from op.example "keys" has a member that is not a JSON object'],
+    ];
+    for (const [answer, field, message] of cases) {
+      expect(await failing(answer)).toMatchObject({ code: 'invalid_response', field, message, requestSent: true, retryable: false });
+    }
+  });
+  it('retryable: 5xx and 429, not other statuses', async () => {
+    for (const [status, retryable] of [[500, true], [503, true], [429, true], [499, false], [400, false], [304, false]] as const) {
+      expect(await failing(() => new Response(null, { status }))).toMatchObject({ status, retryable, field: 'jwks' });
+    }
+  });
+  it('an empty set is a set: no matching key', async () => {
+    const { getKey } = setup(() => []);
+    await expect(getKey({ alg: 'RS256', kid: 'k1' })).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+  });
+});

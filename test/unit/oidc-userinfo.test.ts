@@ -147,3 +147,118 @@ describe('parseWwwAuthenticate (RFC 9110 §11.6.1)', () => {
     expect(parseWwwAuthenticate('Bearer error="a", error="b"')[0]!.params.error).toBe('a');
   });
 });
+
+describe('buildUserInfoRequest: the edges', () => {
+  it('the refusals name the field and what it must be', () => {
+    expect(refusal(() => buildUserInfoRequest({ url: 'nope', accessToken: TOKEN, tokenType: 'Bearer' })).message).toBe('url must be a URL (the userinfo_endpoint)');
+    expect(refusal(() => buildUserInfoRequest({ url: URL_, accessToken: '', tokenType: 'Bearer' })).message).toBe('accessToken must be a non-empty string without control characters');
+  });
+  it('a token that is not a string, or holds any control character (C0 or DEL), is refused', () => {
+    for (const accessToken of [undefined, 42, `a\x00b`, `a\x1fb`, `a\x7fb`, `a\tb`, `\n`]) {
+      expect(refusal(() => buildUserInfoRequest({ url: URL_, accessToken: accessToken as string, tokenType: 'Bearer' }))).toMatchObject({ code: 'invalid_configuration', field: 'accessToken' });
+    }
+  });
+  it('visible ASCII, space included, is sent as it is', () => {
+    const accessToken = ' !~A-z._~+/=';
+    expect(buildUserInfoRequest({ url: URL_, accessToken, tokenType: 'Bearer' }).headers.authorization).toBe(`Bearer ${accessToken}`);
+  });
+  it('a token type that is not a string sends Bearer', () => {
+    expect(buildUserInfoRequest({ url: URL_, accessToken: TOKEN, tokenType: undefined as unknown as string }).headers.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+});
+
+describe('processUserInfoResponse: status and content type', () => {
+  it('any 2xx is read; 1xx and 3xx are not', () => {
+    expect(processUserInfoResponse(respond(299, { sub: 'u' })).sub).toBe('u');
+    expect(processUserInfoResponse(respond(200, { sub: 'u' })).sub).toBe('u');
+    for (const status of [199, 300]) {
+      expect(refusal(() => processUserInfoResponse(respond(status, { sub: 'u' })))).toMatchObject({
+        code: 'invalid_response',
+        status,
+        field: 'userinfo',
+        message: `userinfo endpoint answered HTTP ${status}`,
+        requestSent: true,
+        retryable: false,
+      });
+    }
+  });
+  it('retryable: 5xx and 429', () => {
+    for (const [status, retryable] of [[500, true], [503, true], [429, true], [499, false], [428, false], [430, false]] as const) {
+      expect(refusal(() => processUserInfoResponse(respond(status, '')))).toMatchObject({ status, retryable });
+    }
+  });
+  it('the media type is read without parameters, whitespace or case', () => {
+    for (const type of ['application/jwt ;charset=utf-8', ' application/jwt', 'APPLICATION/JWT']) {
+      expect(refusal(() => processUserInfoResponse(respond(200, 'eyJ.eyJ.sig', { 'content-type': type })))).toMatchObject({
+        field: 'userinfo',
+        message: 'userinfo endpoint answered a signed or encrypted JWT (application/jwt): signed userinfo is not supported',
+        requestSent: true,
+        status: 200,
+      });
+    }
+    // Not application/jwt: read as JSON.
+    for (const type of ['application/json', 'application/jwt-like', 'text/plain; x=application/jwt']) {
+      expect(processUserInfoResponse(respond(200, { sub: 'u' }, { 'content-type': type })).sub).toBe('u');
+    }
+  });
+  it('the messages of a body that cannot be used', () => {
+    expect(refusal(() => processUserInfoResponse(respond(200, '<html>'))).message).toBe('userinfo endpoint answered HTTP 200 with a body that is not JSON');
+    for (const body of ['[]', 'null', '42', '"sub"', 'true']) {
+      expect(refusal(() => processUserInfoResponse(respond(201, body)))).toMatchObject({
+        field: 'userinfo',
+        status: 201,
+        message: 'userinfo endpoint answered HTTP 201 with JSON that is not an object',
+      });
+    }
+    expect(refusal(() => processUserInfoResponse(respond(200, { sub: '' }))).message).toBe('userinfo endpoint "sub" must be a non-empty string');
+    const mismatch = refusal(() => processUserInfoResponse(respond(200, { sub: 'a' }), { expectedSub: 'b' }));
+    expect(mismatch).toMatchObject({ message: 'userinfo endpoint "sub" does not match the id_token\'s "sub"', requestSent: true, retryable: false, status: 200 });
+  });
+});
+
+describe('processUserInfoResponse: the WWW-Authenticate edges', () => {
+  it('the message: the code, the description when there is one, the status', () => {
+    expect(refusal(() => processUserInfoResponse(challenge(401, 'Bearer error="invalid_token", error_description="expired"'))).message).toBe(
+      'userinfo endpoint answered invalid_token: expired (HTTP 401)',
+    );
+    expect(refusal(() => processUserInfoResponse(challenge(401, 'Bearer error="invalid_token"'))).message).toBe('userinfo endpoint answered invalid_token (HTTP 401)');
+    expect(refusal(() => processUserInfoResponse(challenge(401, 'Bearer error="invalid_token", error_description=""')))).toMatchObject({
+      message: 'userinfo endpoint answered invalid_token (HTTP 401)',
+      description: undefined,
+    });
+  });
+  it('requestSent, and retryable for 5xx and 429 challenges', () => {
+    expect(refusal(() => processUserInfoResponse(challenge(401, 'Bearer error="invalid_token"')))).toMatchObject({ requestSent: true, retryable: false });
+    expect(refusal(() => processUserInfoResponse(challenge(503, 'Bearer error="temporarily_unavailable"')))).toMatchObject({ code: 'temporarily_unavailable', status: 503, retryable: true });
+    expect(refusal(() => processUserInfoResponse(challenge(500, 'Bearer error="server_error"')))).toMatchObject({ retryable: true });
+    expect(refusal(() => processUserInfoResponse(challenge(429, 'Bearer error="slow_down"')))).toMatchObject({ retryable: true });
+  });
+  it('the first Bearer or DPoP challenge that has an error wins, not the first one', () => {
+    expect(refusal(() => processUserInfoResponse(challenge(401, 'Bearer realm="api", DPoP error="invalid_dpop_proof"')))).toMatchObject({ code: 'invalid_dpop_proof' });
+    expect(refusal(() => processUserInfoResponse(challenge(401, 'DPoP algs="ES256", Bearer error="invalid_token", DPoP error="use_dpop_nonce"')))).toMatchObject({ code: 'invalid_token' });
+  });
+  it('a code of up to 256 characters is kept (as serverCode); a longer one is not a usable challenge', () => {
+    const long = 'e'.repeat(256);
+    expect(refusal(() => processUserInfoResponse(challenge(401, `Bearer error="${long}"`)))).toMatchObject({ code: 'unknown_error', serverCode: long });
+    expect(refusal(() => processUserInfoResponse(challenge(401, `Bearer error="${long}e"`)))).toMatchObject({
+      code: 'invalid_response',
+      field: 'userinfo',
+      message: 'userinfo endpoint answered HTTP 401',
+      serverCode: undefined,
+    });
+  });
+  it('a code with a character outside RFC 6750\'s set (", \\, controls, non-ASCII) is not a usable challenge; space and ! are in it', () => {
+    for (const bad of ['a\\"b', 'a\\\\b', '\\"ab', 'ab\\\\', 'caf\u00e9', 'a\u007fb']) {
+      expect(refusal(() => processUserInfoResponse(challenge(401, `Bearer error="${bad}"`)))).toMatchObject({ code: 'invalid_response', status: 401 });
+    }
+    expect(refusal(() => processUserInfoResponse(challenge(401, 'Bearer error="not valid!"')))).toMatchObject({ code: 'unknown_error', serverCode: 'not valid!' });
+    expect(refusal(() => processUserInfoResponse(challenge(401, 'Bearer error=""')))).toMatchObject({ code: 'invalid_response', status: 401, field: 'userinfo' });
+    expect(refusal(() => processUserInfoResponse(challenge(401, 'Bearer error="#[]~"')))).toMatchObject({ code: 'unknown_error', serverCode: '#[]~' });
+  });
+  it('a long description is capped; one with a backslash is dropped', () => {
+    const long = refusal(() => processUserInfoResponse(challenge(401, `Bearer error="invalid_token", error_description="${'d'.repeat(2000)}"`)));
+    expect(long.description).toBe(`${'d'.repeat(1023)}…`);
+    const backslash = refusal(() => processUserInfoResponse(challenge(401, 'Bearer error="invalid_token", error_description="a\\\\b"')));
+    expect(backslash).toMatchObject({ code: 'invalid_token', description: undefined, message: 'userinfo endpoint answered invalid_token (HTTP 401)' });
+  });
+});
