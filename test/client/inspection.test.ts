@@ -4,23 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { createOAuthClient, REDACTED } from '../../src/index.js';
 import { pathOfExile } from '../../src/providers/index.js';
 import { fakePathOfExile } from '../../src/testing/index.js';
+import { serialise } from '../support/serialise-inspection.js';
 
 const REDIRECT = 'http://localhost:3000/callback';
 const SECRET = 'poe-client-secret-value';
 const USER_AGENT = 'OAuth app/1.0.0 (contact: dev@example.com)';
-
-/** Serialises an inspection event the way an inspector would, following everything but live actor refs. */
-function serialise(event: InspectionEvent): string {
-  const seen = new WeakSet<object>();
-  return JSON.stringify(event, (key, value: unknown) => {
-    if (key === 'actorRef' || key === 'sourceRef') return '[actor]';
-    if (typeof value === 'object' && value !== null) {
-      if (seen.has(value)) return '[circular]';
-      seen.add(value);
-    }
-    return value;
-  });
-}
 
 async function runFlow(revealSecrets: boolean) {
   const fake = fakePathOfExile({ clients: [{ clientId: 'app', redirectUris: [REDIRECT], clientSecret: SECRET }] });

@@ -6,6 +6,7 @@ import { dpopKeyKey, tokensKey } from '../../src/grants/storage-keys.js';
 import { genericOAuth2 } from '../../src/providers/index.js';
 import { base64url } from '../../src/crypto/base64url.js';
 import { json, oauthError, readRequest, type LoggedRequest } from '../../src/testing/kit.js';
+import { serialise } from '../support/serialise-inspection.js';
 
 /**
  * DPoP (RFC 9449) wired into the grants, in process: a fake authorization server that checks
@@ -471,19 +472,6 @@ describe('getUserInfo with a DPoP token', () => {
     expect(calls[1]!.proof!.payload).toMatchObject({ htm: 'GET', htu: USERINFO, ath: await sha256(tokens.accessToken), nonce: 'as-nonce-rotated' });
   });
 });
-
-/** Serialises an inspection event as an inspector would (see test/client/inspection.test.ts). */
-function serialise(event: InspectionEvent): string {
-  const seen = new WeakSet<object>();
-  return JSON.stringify(event, (key, value: unknown) => {
-    if (key === 'actorRef' || key === 'sourceRef') return '[actor]';
-    if (typeof value === 'object' && value !== null) {
-      if (seen.has(value)) return '[circular]';
-      seen.add(value);
-    }
-    return value;
-  });
-}
 
 describe('inspection', () => {
   it('no inspector message shows a proof, the private key or a token', async () => {

@@ -6,6 +6,7 @@ import { createOAuthClient, memoryStorage, OAuthError, REDACTED, secret, type Ht
 import { pendingFlowKey, tokensKey } from '../../src/grants/storage-keys.js';
 import { genericOAuth2 } from '../../src/providers/index.js';
 import { json, oauthError, readRequest, type LoggedRequest } from '../../src/testing/kit.js';
+import { serialise } from '../support/serialise-inspection.js';
 
 /**
  * OpenID Connect sign-in wired into the grants, in process: jose-made RS256 keys, and a fake OP
@@ -320,19 +321,6 @@ describe('the claims in storage', () => {
     expect(await rejection(s.make().getStoredTokens())).toMatchObject({ code: 'storage_error', field: 'storage.tokens.idTokenClaims' });
   });
 });
-
-/** Serialises an inspection event as an inspector would (see test/client/inspection.test.ts). */
-function serialise(event: InspectionEvent): string {
-  const seen = new WeakSet<object>();
-  return JSON.stringify(event, (key, value: unknown) => {
-    if (key === 'actorRef' || key === 'sourceRef') return '[actor]';
-    if (typeof value === 'object' && value !== null) {
-      if (seen.has(value)) return '[circular]';
-      seen.add(value);
-    }
-    return value;
-  });
-}
 
 /** The text with every copy of the (public) authorization URL taken out. */
 const outsideUrl = (text: string, url: string) => text.split(url).join('[authorization url]');
