@@ -5,7 +5,7 @@ import { tokenRequestMachine } from './token-request-states.js';
  * attempt signs a fresh RS256 assertion in `signing`, so a bad key and a server rejection are
  * told apart. The rest is clientCredentialsMachine's states, from the same config.
  */
-export const clientAssertionMachine = tokenRequestMachine('clientAssertion', 'assertion', 'signing', {
+export const clientAssertionMachine = /* @__PURE__ */ tokenRequestMachine('clientAssertion', 'assertion', 'signing', {
   signing: {
     invoke: {
       src: 'signAssertion',

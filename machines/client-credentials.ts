@@ -6,4 +6,4 @@ import { tokenRequestMachine } from './token-request-states.js';
  * store → release. The token is cached until shortly before expiry; concurrent callers share
  * one request.
  */
-export const clientCredentialsMachine = tokenRequestMachine('clientCredentials', 'secret', 'requesting', {});
+export const clientCredentialsMachine = /* @__PURE__ */ tokenRequestMachine('clientCredentials', 'secret', 'requesting', {});

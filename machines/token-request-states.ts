@@ -2,6 +2,7 @@ import { assign, setup } from 'xstate';
 import { OAuthError, toOAuthError } from '../src/errors.js';
 import { clientCredentialsImplementations, type ClientCredentialsContext, type PreparedClientCredentials } from '../src/grants/client-credentials.js';
 import type { ClientCredentialsInput, GrantOutput } from '../src/grants/types.js';
+import { grantMachine } from '../src/provide-services.js';
 import { resolveServices } from '../src/services/defaults.js';
 import type { Secret } from '../src/secret.js';
 import type { TokenSet } from '../src/tokens.js';
@@ -60,7 +61,7 @@ export function tokenRequestMachine<
   const THeld extends Record<string, TokenRequestStateConfig>,
 >(id: TId, method: 'secret' | 'assertion', attempt: 'requesting' | (keyof THeld & string), held: THeld) {
   const releasing = `#${id}.releasing` as const;
-  return tokenRequestSetup(method).createMachine({
+  const machine = tokenRequestSetup(method).createMachine({
     id,
     context: ({ input }) => ({ input, attempt: 0, cached: false }),
     initial: 'preparing',
@@ -174,4 +175,6 @@ export function tokenRequestMachine<
       },
     },
   });
+  // provideServices() learns this machine's implementations only where the machine is imported.
+  return grantMachine(machine, (services, secrets) => clientCredentialsImplementations(services, secrets, method));
 }

@@ -32,19 +32,23 @@ const KB = 1000;
  * are the measured sizes (the larger of sources and dist/), re-baselined on purpose when a feature
  * lands: OpenID Connect, DPoP, PAR and resource indicators (2026-12-01) added 3.4 KB to the facade
  * from the sources and 6.1 KB from dist/, with their heavy parts (id_token checks, JWKS, DPoP keys
- * and proofs, UserInfo) loaded lazily.
+ * and proofs, UserInfo) loaded lazily. Lowered the same day when the machines became droppable
+ * one by one (each registers its implementations through a pure-annotated call): dist/ lost 2.3 KB.
  */
 export const BUDGETS = {
-  'facade + code': { budget: 37 * KB, goal: 8 * KB },
-  'facade + code + xstate': { budget: 50.2 * KB, goal: 22 * KB },
-  grantflow: { budget: 40.3 * KB, goal: null },
+  'facade + code': { budget: 35 * KB, goal: 8 * KB },
+  'facade + code + xstate': { budget: 48 * KB, goal: 22 * KB },
+  grantflow: { budget: 40 * KB, goal: null },
   'grantflow/machines': { budget: 33.5 * KB, goal: null },
+  // An app that runs the code machine itself, without the facade: since 2026-12-01 each machine
+  // registers its own implementations, so provideServices no longer brings every grant's code.
+  'machines: code grant': { budget: 26 * KB, goal: null },
   'grantflow/providers': { budget: 11.1 * KB, goal: null },
   'grantflow/testing': { budget: 12 * KB, goal: null },
   // Goal from issue 10: sign-in, callback, getAccessToken and logout of a single-page app. Not met
   // yet: it carries the whole facade (four grant machines, the zod provider schema). Since
   // 2026-12-01 it exports indexedDbStorage (+1.4 KB), the storage DPoP keys are safe in.
-  'grantflow/browser': { budget: 38.3 * KB, goal: 10 * KB },
+  'grantflow/browser': { budget: 38 * KB, goal: 10 * KB },
   'grantflow/oidc': { budget: 6.7 * KB, goal: null },
   'grantflow/dpop': { budget: 10.4 * KB, goal: null },
 };
@@ -70,6 +74,7 @@ function entries(from) {
     // The public entries meant for browsers ("./storage/file" is Node-only, "./storage/redis" needs a redis client).
     { name: 'grantflow', contents: `export * from '${m.index}';`, includes: 'every export of "."', external: ['xstate'] },
     { name: 'grantflow/machines', contents: `export * from '${m.machines}';`, includes: 'every export of "./machines"', external: ['xstate'] },
+    { name: 'machines: code grant', contents: `export { authorizationCodeMachine, provideServices } from '${m.machines}';`, includes: 'authorizationCodeMachine, provideServices', external: ['xstate'] },
     { name: 'grantflow/providers', contents: `export * from '${m.providers}';`, includes: 'every export of "./providers"', external: ['xstate'] },
     { name: 'grantflow/testing', contents: `export * from '${m.testing}';`, includes: 'every export of "./testing"', external: ['xstate'] },
     { name: 'grantflow/browser', contents: `export * from '${m.browser}';`, includes: 'every export of "./browser" (sign-in, callback, getAccessToken, logout)', external: ['xstate'] },

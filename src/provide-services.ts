@@ -1,10 +1,6 @@
 import type { AnyStateMachine } from 'xstate';
 import { OAuthError } from './errors.js';
-import { authorizationCodeImplementations } from './grants/authorization-code.js';
-import { clientCredentialsImplementations } from './grants/client-credentials.js';
-import { refreshTokenImplementations } from './grants/refresh-token.js';
 import { cancelledOnStop } from './grants/stop-output.js';
-import { tokenSessionImplementations } from './grants/token-session.js';
 import type { ClientSecrets } from './secrets.js';
 import { resolveServices, type ProvidedServices } from './services/defaults.js';
 import type { Services } from './services/types.js';
@@ -12,25 +8,21 @@ import type { Services } from './services/types.js';
 type Implementations = (services: Services, secrets: ClientSecrets, machine: AnyStateMachine) => object;
 
 /** Each grant machine's implementations, by machine id. */
-const implementationsById: Record<string, Implementations> = {
-  authorizationCode: authorizationCodeImplementations,
-  refreshToken: refreshTokenImplementations,
-  clientCredentials: (services, secrets) => clientCredentialsImplementations(services, secrets, 'secret'),
-  clientAssertion: (services, secrets) => clientCredentialsImplementations(services, secrets, 'assertion'),
-  // The session refreshes through its child machine (refreshTokenMachine), given the same services and secrets.
-  tokenSession: (services, secrets, machine) =>
-    tokenSessionImplementations(services, secrets, withImplementations(machine.implementations.actors.refreshSession as AnyStateMachine, services, secrets)),
-};
+const implementationsById: Record<string, Implementations> = {};
 
 /**
- * A machine that not every app uses registers its implementations when its own module loads
- * (machines/device-authorization.ts), so a bundle without it carries none of its code.
+ * Registers a grant machine's implementations with provideServices and returns the machine. Every
+ * file in machines/ wraps its machine in it, marked `@__PURE__`, so a bundler that drops an unused
+ * machine drops its registration and its grant's code with it — in a single built file too (dist/),
+ * where a bare registration statement could not be dropped. provideServices imports no grant.
  */
-export function registerImplementations(machineId: string, implementations: Implementations): void {
-  implementationsById[machineId] = implementations;
+export function grantMachine<TMachine extends AnyStateMachine>(machine: TMachine, implementations: Implementations): TMachine {
+  implementationsById[machine.id] = implementations;
+  return machine;
 }
 
-function withImplementations<TMachine extends AnyStateMachine>(machine: TMachine, services: Services, secrets: ClientSecrets): TMachine {
+/** The machine with the implementations of its id, for these services and secrets (also used for a machine's child). */
+export function withImplementations<TMachine extends AnyStateMachine>(machine: TMachine, services: Services, secrets: ClientSecrets): TMachine {
   const implementations = implementationsById[machine.id];
   if (!implementations) {
     throw new OAuthError('invalid_configuration', `provideServices does not know the machine "${machine.id}"`, { field: 'machine' });

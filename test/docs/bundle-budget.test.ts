@@ -50,3 +50,20 @@ describe('bundle budget: the facade with the code grant (scripts/bundle-budget.m
     expect(facade.modules.filter((path) => path.startsWith('src/providers/'))).toEqual(['src/providers/poe.ts']);
   });
 });
+
+describe('bundle budget: the code machine alone, without the facade', () => {
+  let codeOnly: Measured;
+  beforeAll(() => {
+    const run = spawnSync(process.execPath, ['scripts/bundle-budget.mjs', '--json', '--only=machines: code grant'], { encoding: 'utf8' });
+    codeOnly = (JSON.parse(run.stdout) as Measured[])[0]!;
+  });
+
+  it('carries no other grant: provideServices imports none, each machine registers its own', () => {
+    const otherGrants = codeOnly.modules.filter((path) =>
+      /(refresh-token|client-credentials|client-assertion|token-request-states|token-session|device-authorization|lock|revoke)\.ts$/.test(path),
+    );
+    expect(otherGrants).toEqual([]);
+    expect(codeOnly.modules).toEqual(expect.arrayContaining(['machines/authorization-code.ts', 'src/grants/authorization-code.ts', 'src/provide-services.ts']));
+    expect(codeOnly.overBudget).toBe(false);
+  });
+});
