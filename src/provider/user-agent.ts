@@ -19,10 +19,18 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * Whether this runtime can set a User-Agent request header. A browser cannot: User-Agent is a
  * header that fetch in a page or a worker ignores (Path of Exile's SDK: "Browsers forbid setting
  * this header and it will be ignored there"). The default of `services.userAgentHeader`.
+ *
+ * A page has a `document`. A browser's worker (dedicated, shared or service) has a
+ * `WorkerGlobalScope` with a `location` (HTML: every worker has a WorkerLocation), and a browser's
+ * user agent string ("Mozilla/5.0 …"). Server runtimes that also define WorkerGlobalScope —
+ * Cloudflare's workerd (no `location`), Deno's workers ("Deno/…") — can send the header.
  */
 export function runtimeSendsUserAgent(): boolean {
-  const global = globalThis as { document?: unknown; WorkerGlobalScope?: unknown };
-  return typeof global.document === 'undefined' && typeof global.WorkerGlobalScope === 'undefined';
+  const global = globalThis as { document?: unknown; WorkerGlobalScope?: unknown; location?: unknown; navigator?: { userAgent?: unknown } };
+  if (typeof global.document !== 'undefined') return false;
+  if (typeof global.WorkerGlobalScope === 'undefined' || typeof global.location === 'undefined') return true;
+  const userAgent = global.navigator?.userAgent;
+  return !(typeof userAgent === 'string' && userAgent.startsWith('Mozilla/'));
 }
 
 export interface UserAgentOptions {

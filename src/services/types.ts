@@ -90,7 +90,8 @@ export interface Services {
   /**
    * Whether this runtime can send a User-Agent request header. Browsers (pages and workers) forbid
    * setting it, so there none is built and a provider's required User-Agent is not asked for.
-   * Default: false where `document` or `WorkerGlobalScope` exists, true elsewhere.
+   * Default: false in a page or a browser's worker, true elsewhere (Node, Bun, Deno, Cloudflare's
+   * workerd); see runtimeSendsUserAgent.
    */
   userAgentHeader: boolean;
 }

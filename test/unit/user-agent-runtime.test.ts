@@ -22,7 +22,7 @@ afterEach(() => {
 });
 
 describe('services.userAgentHeader: the runtime', () => {
-  it('is true in Node, false in a page (document) or a worker (WorkerGlobalScope), and can be overridden', () => {
+  it('is true in Node, false in a page (document) or a browser worker, and can be overridden', () => {
     expect(runtimeSendsUserAgent()).toBe(true);
     expect(resolveServices().userAgentHeader).toBe(true);
     expect(resolveServices({ userAgentHeader: false }).userAgentHeader).toBe(false);
@@ -30,8 +30,27 @@ describe('services.userAgentHeader: the runtime', () => {
     expect(resolveServices().userAgentHeader).toBe(false);
     expect(resolveServices({ userAgentHeader: true }).userAgentHeader).toBe(true);
     vi.unstubAllGlobals();
+    // A browser's worker: WorkerGlobalScope, a WorkerLocation, a browser's user agent string.
     vi.stubGlobal('WorkerGlobalScope', function WorkerGlobalScope() {});
+    vi.stubGlobal('location', { href: 'https://app.example/worker.js' });
+    vi.stubGlobal('navigator', { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36' });
     expect(resolveServices().userAgentHeader).toBe(false);
+  });
+
+  it('is true on server runtimes that define WorkerGlobalScope: Cloudflare workerd (no location), a Deno worker', () => {
+    // workerd, as probed: WorkerGlobalScope and ServiceWorkerGlobalScope, no location, navigator.userAgent "Cloudflare-Workers".
+    vi.stubGlobal('WorkerGlobalScope', function WorkerGlobalScope() {});
+    vi.stubGlobal('navigator', { userAgent: 'Cloudflare-Workers' });
+    expect(runtimeSendsUserAgent()).toBe(true);
+    // Even with a browser-like user agent string, a scope without a location is no browser worker.
+    vi.stubGlobal('navigator', { userAgent: 'Mozilla/5.0' });
+    expect(runtimeSendsUserAgent()).toBe(true);
+    // A Deno worker has a location, and Deno's user agent string.
+    vi.stubGlobal('location', { href: 'file:///worker.ts' });
+    vi.stubGlobal('navigator', { userAgent: 'Deno/2.9.6' });
+    expect(runtimeSendsUserAgent()).toBe(true);
+    vi.stubGlobal('navigator', {});
+    expect(runtimeSendsUserAgent()).toBe(true);
   });
 
   it('a flag that is not a boolean is refused naming it', () => {
