@@ -155,7 +155,13 @@ export function refreshTokenImplementations(services: Services, secrets: ClientS
           throw toOAuthError(error, 'network_error');
         }
       }),
-      storeTokens: fromPromise<void, RefreshTokenContext>(({ input }) => writeTokens(services, location(input), input.result!)),
+      storeTokens: fromPromise<void, RefreshTokenContext>(({ input, signal }) => {
+        // The rotated set must be stored before the lock goes: stopped now, the lease is kept until the
+        // write settles, or another caller could take the lock, read the old set and reuse its refresh token.
+        const writing = writeTokens(services, location(input), input.result!);
+        signal.addEventListener('abort', () => keepLeaseUntil(services, location(input), input.lockToken, writing), { once: true });
+        return writing;
+      }),
       // Only the set whose refresh token was refused: one another caller stored meanwhile is kept.
       discardTokens: fromPromise<void, RefreshTokenContext>(async ({ input }) => {
         await deleteRefusedTokens(services, location(input), input.stored?.refreshToken);

@@ -317,6 +317,36 @@ describe('a stopped refresh keeps what it sent', () => {
     expect(await storage.get(refreshLockKey('path-of-exile', 'poe-tool'))).toBeUndefined();
   });
 
+  it('an actor stopped while storing the rotated set holds the lock until the write lands: no other caller reuses the old refresh token', async () => {
+    const { fake, storage: inner, key, first } = await expiredSignIn();
+    const { createActor, waitFor } = await import('xstate');
+    const { provideServices, refreshTokenMachine } = await import('../../machines/index.js');
+    let openWrite!: () => void;
+    const writeGate = new Promise<void>((resolve) => (openWrite = resolve));
+    // The write of the rotated set is held back until the other caller has tried.
+    const storage: Storage = { ...inner, set: async (k, v, o) => (k === key ? writeGate.then(() => inner.set(k, v, o)) : inner.set(k, v, o)) };
+    const lock = { ttlMs: 300, pollIntervalMs: 10 };
+    const actor = createActor(provideServices(refreshTokenMachine, { http: fake.fetch, storage, lock }), {
+      input: { provider: pathOfExile, client: { clientId: 'poe-tool', redirectUri, userAgent } },
+    }).start();
+    await waitFor(actor, (s) => s.matches({ holdingLock: 'storing' }));
+    actor.stop();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await inner.get(refreshLockKey('path-of-exile', 'poe-tool'))).toBeDefined();
+    const other = createOAuthClient({ provider: pathOfExile, clientId: 'poe-tool', redirectUri, userAgent, http: fake.fetch, storage: inner, lock });
+    const otherResult = other.getAccessToken();
+    // Past the lock's TTL: the lease is renewed while the write is pending.
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    openWrite();
+    const fresh = await otherResult;
+    // One refresh request in all, with the first refresh token; the other caller got the rotated set.
+    expect(refreshRequests(fake).map((r) => r.body.refresh_token)).toEqual([first.refreshToken]);
+    expect(fresh.refreshToken).not.toBe(first.refreshToken);
+    expect(JSON.parse((await inner.get(key))!).refreshToken).toBe(fresh.refreshToken);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await inner.get(refreshLockKey('path-of-exile', 'poe-tool'))).toBeUndefined();
+  });
+
   it('a normal refresh releases its lock once (the lease does not release it a second time)', async () => {
     const inner = memoryStorage();
     let releases = 0;
