@@ -62,7 +62,7 @@ function renewEvery(services: Services, key: string, lockToken: string): () => v
   if (!storage.renewIfEquals) return () => {};
   const timer = setInterval(() => {
     storage.renewIfEquals!(key, lockToken, lock.ttlMs).catch(() => {});
-  }, Math.max(10, Math.floor(lock.ttlMs / 3)));
+  }, Math.floor(lock.ttlMs / 3)); // at least 10 ms: resolveServices refuses a TTL under MIN_LOCK_TTL_MS
   return () => clearInterval(timer);
 }
 

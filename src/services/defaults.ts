@@ -82,9 +82,29 @@ function checkServices(options: ServiceOptions): void {
   );
 }
 
+/** The least lock TTL: a lease is renewed every third of it, and renewals less than 10 ms apart would spin. */
+export const MIN_LOCK_TTL_MS = 30;
+
+const isMs = (value: unknown, least: number) => typeof value === 'number' && Number.isFinite(value) && value >= least;
+
+/** Refuses retry and lock settings that would make a grant spin, never retry or never wait, naming the field. */
+function checkPolicies(retry: ServiceOptions['retry'] = {}, lock: ServiceOptions['lock'] = {}): void {
+  check(typeof retry === 'object' && retry !== null, 'services.retry', 'an object');
+  check(typeof lock === 'object' && lock !== null, 'services.lock', 'an object');
+  const { maxAttempts, baseDelayMs, maxDelayMs } = retry;
+  check(maxAttempts === undefined || (Number.isSafeInteger(maxAttempts) && maxAttempts >= 0), 'services.retry.maxAttempts', 'a whole number of attempts (0 or more)');
+  check(baseDelayMs === undefined || isMs(baseDelayMs, 0), 'services.retry.baseDelayMs', 'a number of milliseconds, 0 or more');
+  check(maxDelayMs === undefined || isMs(maxDelayMs, 0), 'services.retry.maxDelayMs', 'a number of milliseconds, 0 or more');
+  const { ttlMs, pollIntervalMs, maxWaitMs } = lock;
+  check(ttlMs === undefined || isMs(ttlMs, MIN_LOCK_TTL_MS), 'services.lock.ttlMs', `a number of milliseconds, at least ${MIN_LOCK_TTL_MS}`);
+  check(pollIntervalMs === undefined || isMs(pollIntervalMs, 1), 'services.lock.pollIntervalMs', 'a number of milliseconds, at least 1');
+  check(maxWaitMs === undefined || isMs(maxWaitMs, 0), 'services.lock.maxWaitMs', 'a number of milliseconds, 0 or more');
+}
+
 /** Fills in platform defaults. A fresh memoryStorage each call: pass one storage to share flows. */
 export function resolveServices(options: ServiceOptions = {}): Services {
   checkServices(options);
+  checkPolicies(options.retry, options.lock);
   const clock = options.clock ?? systemClock;
   return {
     http: options.http ?? globalFetch,

@@ -62,11 +62,11 @@ export interface LockPolicy {
   /**
    * How long a lock outlives its holder. The holder renews it every third of this while it works
    * (where the storage has renewIfEquals), so a slow refresh is never overlapped and a holder that
-   * dies frees it within this time. Default 5 000. A storage without renewIfEquals holds the lock
-   * for at least the request timeout and its retries instead.
+   * dies frees it within this time. Default 5 000; at least 30 (renewals 10 ms apart). A storage
+   * without renewIfEquals holds the lock for at least the request timeout and its retries instead.
    */
   ttlMs: number;
-  /** How often a waiter looks again. Default 50. */
+  /** How often a waiter looks again. Default 50; at least 1. */
   pollIntervalMs: number;
   /**
    * The longest a caller waits for another's lock, in real time (a monotonic clock, not the

@@ -196,12 +196,13 @@ describe('holdLease: the lock is renewed while its holder works', () => {
     await settle();
   });
 
-  it('renews no more often than every 10 ms, however short the TTL', () => {
+  it('renews every 10 ms at the shortest TTL allowed (30 ms); a shorter TTL is refused', () => {
     const { storage, calls } = recording();
-    const stop = holdLease(servicesWith(storage, { lock: { ttlMs: 15 } }), at, 'mine');
+    const stop = holdLease(servicesWith(storage, { lock: { ttlMs: 30 } }), at, 'mine');
     vi.advanceTimersByTime(50);
     expect(calls.renewIfEquals).toHaveLength(5);
     stop();
+    expect(() => servicesWith(storage, { lock: { ttlMs: 29 } })).toThrow(expect.objectContaining({ code: 'invalid_configuration', field: 'services.lock.ttlMs' }));
   });
 
   it('stops renewing when stopped, and releases the lock (nobody took the release over)', async () => {

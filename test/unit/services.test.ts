@@ -113,8 +113,28 @@ describe('resolveServices', () => {
     [{ maxResponseBytes: Number.NaN }, 'services.maxResponseBytes'],
     [{ maxResponseBytes: Number.POSITIVE_INFINITY }, 'services.maxResponseBytes'],
     [{ maxResponseBytes: '1024' }, 'services.maxResponseBytes'],
+    [{ retry: null }, 'services.retry'],
+    [{ retry: 3 }, 'services.retry'],
+    [{ retry: { maxAttempts: -1 } }, 'services.retry.maxAttempts'],
+    [{ retry: { maxAttempts: 2.5 } }, 'services.retry.maxAttempts'],
+    [{ retry: { maxAttempts: '3' } }, 'services.retry.maxAttempts'],
+    [{ retry: { baseDelayMs: -1 } }, 'services.retry.baseDelayMs'],
+    [{ retry: { baseDelayMs: Number.NaN } }, 'services.retry.baseDelayMs'],
+    [{ retry: { maxDelayMs: Number.POSITIVE_INFINITY } }, 'services.retry.maxDelayMs'],
+    [{ lock: null }, 'services.lock'],
+    [{ lock: { ttlMs: 29 } }, 'services.lock.ttlMs'],
+    [{ lock: { ttlMs: '5000' } }, 'services.lock.ttlMs'],
+    [{ lock: { pollIntervalMs: 0 } }, 'services.lock.pollIntervalMs'],
+    [{ lock: { maxWaitMs: -1 } }, 'services.lock.maxWaitMs'],
+    [{ lock: { maxWaitMs: Number.NaN } }, 'services.lock.maxWaitMs'],
   ])('refuses %o naming %s', (options, field) => {
     expect(() => resolveServices(options as never)).toThrow(expect.objectContaining({ code: 'invalid_configuration', field }));
+  });
+
+  it('takes the edges of the retry and lock settings', () => {
+    const services = resolveServices({ retry: { maxAttempts: 0, baseDelayMs: 0, maxDelayMs: 0 }, lock: { ttlMs: 30, pollIntervalMs: 1, maxWaitMs: 0 } });
+    expect(services.retry).toEqual({ maxAttempts: 0, baseDelayMs: 0, maxDelayMs: 0 });
+    expect(services.lock).toEqual({ ttlMs: 30, pollIntervalMs: 1, maxWaitMs: 0 });
   });
 });
 
