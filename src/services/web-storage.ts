@@ -38,8 +38,15 @@ interface Held {
   done: Promise<void>;
 }
 
-/** How long a lock just granted waits for the previous holder's entry to leave this tab's view of the storage. */
-const SETTLE_MS = 100;
+/**
+ * How long a lock just granted waits for the previous holder's entry to leave this tab's view of
+ * the storage. Chromium brings another tab's localStorage writes over asynchronously; under load
+ * that took more than 100 ms (the old value), and a tab that went on with its stale view sent the
+ * refresh token the previous holder had just rotated: invalid_grant, the user logged out (5 tabs
+ * × 20 rounds on a loaded 2-core machine, 2 runs in 4). The wait ends as soon as the entry goes, so
+ * it costs nothing then; only after a holder's tab closed mid-hold (its entry stays) is it paid.
+ */
+const SETTLE_MS = 1_000;
 /** The longest take() waits for the claim lock of a key. */
 const TAKE_WAIT_MS = 10_000;
 

@@ -231,8 +231,9 @@ describe.skipIf(!!chromiumSkipReason)(`cross-tab refresh in headless Chromium${c
       console.log(`holder closed after ${closeAfter} ms (lease ${leaseMs} ms): the others waited ${outcomes.map((o) => Math.round(o.tookMs)).join(' and ')} ms`);
       expect(outcomes.map((o) => (o.ok ? 'ok' : o.error))).toEqual(['ok', 'ok']);
       for (const o of outcomes) {
+        // Far sooner than the 60 s lease: the closed tab's entry is waited on for webStorage's 1 s settle time only.
         expect(o.tookMs).toBeGreaterThan(closeAfter);
-        expect(o.tookMs).toBeLessThan(closeAfter + 2_000);
+        expect(o.tookMs).toBeLessThan(closeAfter + 4_000);
       }
       expect(new Set(outcomes.map((o) => (o.ok ? o.accessToken : ''))).size).toBe(1);
       expect(session.refreshes).toHaveLength(1);
