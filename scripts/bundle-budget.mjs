@@ -7,6 +7,8 @@
 //                                               is what an app installs (`npm run bundle:budget`;
 //                                               run `npm run build` first)
 //   node scripts/bundle-budget.mjs --json [--only="facade + code"]   the measurements as JSON
+//   node scripts/bundle-budget.mjs --floors     and what the goals are up against: zod/mini,
+//                                               xstate and grantflow's own code, each alone
 //
 // How an entry is counted: each entry is a virtual module (esbuild `stdin`, resolved from the
 // repository root) built with `splitting: true`, so a dynamic `import()` (jose, loaded only when
@@ -33,22 +35,23 @@ const KB = 1000;
  * lands: OpenID Connect, DPoP, PAR and resource indicators (2026-12-01) added 3.4 KB to the facade
  * from the sources and 6.1 KB from dist/, with their heavy parts (id_token checks, JWKS, DPoP keys
  * and proofs, UserInfo) loaded lazily. Lowered the same day when the machines became droppable
- * one by one (each registers its implementations through a pure-annotated call): dist/ lost 2.3 KB.
+ * one by one (each registers its implementations through a pure-annotated call): dist/ lost 2.3 KB;
+ * then raised by 0.3 KB when the retry and lock settings came to be checked in resolveServices.
  */
 export const BUDGETS = {
   'facade + code': { budget: 35 * KB, goal: 8 * KB },
-  'facade + code + xstate': { budget: 48 * KB, goal: 22 * KB },
-  grantflow: { budget: 40 * KB, goal: null },
-  'grantflow/machines': { budget: 33.5 * KB, goal: null },
+  'facade + code + xstate': { budget: 48.5 * KB, goal: 22 * KB },
+  grantflow: { budget: 40.5 * KB, goal: null },
+  'grantflow/machines': { budget: 34 * KB, goal: null },
   // An app that runs the code machine itself, without the facade: since 2026-12-01 each machine
   // registers its own implementations, so provideServices no longer brings every grant's code.
-  'machines: code grant': { budget: 26 * KB, goal: null },
+  'machines: code grant': { budget: 26.5 * KB, goal: null },
   'grantflow/providers': { budget: 11.1 * KB, goal: null },
   'grantflow/testing': { budget: 12 * KB, goal: null },
   // Goal from issue 10: sign-in, callback, getAccessToken and logout of a single-page app. Not met
   // yet: it carries the whole facade (four grant machines, the zod provider schema). Since
   // 2026-12-01 it exports indexedDbStorage (+1.4 KB), the storage DPoP keys are safe in.
-  'grantflow/browser': { budget: 38 * KB, goal: 10 * KB },
+  'grantflow/browser': { budget: 38.5 * KB, goal: 10 * KB },
   'grantflow/oidc': { budget: 6.7 * KB, goal: null },
   'grantflow/dpop': { budget: 10.4 * KB, goal: null },
 };
@@ -60,6 +63,27 @@ const SOURCES = {
   src: { index: './src/index.ts', machines: './machines/index.ts', providers: './src/providers/index.ts', testing: './src/testing/index.ts', browser: './src/browser/index.ts', oidc: './src/oidc/index.ts', dpop: './src/dpop/index.ts' },
   dist: { index: './dist/index.js', machines: './dist/machines.js', providers: './dist/providers.js', testing: './dist/testing.js', browser: './dist/browser.js', oidc: './dist/oidc.js', dpop: './dist/dpop.js' },
 };
+
+/**
+ * What the size goals are up against (`--floors`): the parts the architecture requires, each
+ * measured alone the same way. zod/mini validates providers when used and every stored value when
+ * read (ARCHITECTURE: Providers as data, Trust); xstate runs the machines; grantflow's own code is
+ * the facade entry with both left out.
+ */
+function floors() {
+  const m = SOURCES.src;
+  return [
+    { name: 'floor: zod/mini, provider schema', contents: `export { parseProvider } from './src/provider/parse.ts';`, includes: 'parseProvider (ProviderSchema)', external: ['xstate'] },
+    { name: 'floor: zod/mini, stored values', contents: `export { decodePendingFlow } from './src/grants/pending-flow.ts'; export { readTokens } from './src/grants/token-store.ts';`, includes: 'the pending record and TokenSet reads', external: ['xstate'] },
+    { name: 'floor: xstate runtime', contents: `export { setup, createActor, waitFor, toPromise, assign, fromPromise } from 'xstate';`, includes: 'what the machines and the facade use of xstate', external: [] },
+    {
+      name: 'floor: own code, facade + code',
+      contents: [`export { createOAuthClient, memoryStorage } from '${m.index}';`, `export { authorizationCodeMachine, provideServices } from '${m.machines}';`, `export { poe } from '${m.providers}';`].join('\n'),
+      includes: 'facade + code without zod and xstate',
+      external: ['xstate', 'zod', 'zod/mini'],
+    },
+  ];
+}
 
 function entries(from) {
   const m = SOURCES[from];
@@ -155,7 +179,7 @@ async function measureEntry(from, entry) {
     addBytes(byPackage, outputs[name].inputs);
     for (const [path, { bytesInOutput }] of Object.entries(outputs[name].inputs)) if (bytesInOutput > 0 && path !== '<stdin>') modules.add(path);
   }
-  const limits = BUDGETS[entry.name];
+  const limits = BUDGETS[entry.name] ?? { budget: Number.POSITIVE_INFINITY, goal: null };
   const measured = {
     name: entry.name,
     from,
@@ -216,6 +240,15 @@ if (invoked) {
     const measured = await measure(from, only);
     if (!args.includes('--json')) print(from, measured);
     results.push(...measured);
+  }
+  if (args.includes('--floors')) {
+    const measured = [];
+    for (const entry of floors()) measured.push(await measureEntry('src', entry));
+    if (args.includes('--json')) results.push(...measured);
+    else {
+      console.log('\nFloors: what the goals are up against, each part alone (gzip up front)');
+      for (const r of measured) console.log(`  ${pad(r.name, 36)} ${pad(kb(r.gzip), 9, true)}   ${r.includes}`);
+    }
   }
   if (args.includes('--json')) console.log(JSON.stringify(results, null, 2));
   const over = results.filter((r) => r.overBudget);
