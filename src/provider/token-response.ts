@@ -180,10 +180,47 @@ function messageOf(body: unknown): string | undefined {
   return undefined;
 }
 
-/** Retry-After is delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+/**
+ * Retry-After is delay-seconds (digits) or an HTTP-date (RFC 9110 §10.2.3), nothing else: a
+ * lenient date parser would read "-5" or "1.5" as a date and make it a wait of 0, which says
+ * "not processed, repeat at once" for a request that may have been processed.
+ */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (value === null) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = httpDate(text, now);
+  return date === undefined ? undefined : Math.max(0, date - now);
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = `(${MONTHS.join('|')})`;
+const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
+/** The three forms a recipient must accept (RFC 9110 §5.6.7): IMF-fixdate, rfc850-date, asctime-date. */
+const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`);
+const RFC850_DATE = new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
+
+/** An HTTP-date as epoch milliseconds (UTC), or undefined when it is not one or names no real time. */
+function httpDate(text: string, now: number): number | undefined {
+  let parts: [day: string, month: string, year: number, hours: string, minutes: string, seconds: string] | undefined;
+  let match = IMF_FIXDATE.exec(text);
+  if (match) parts = [match[1]!, match[2]!, Number(match[3]), match[4]!, match[5]!, match[6]!];
+  else if ((match = RFC850_DATE.exec(text))) {
+    // A two-digit year more than 50 years ahead is the most recent past year with those digits.
+    const thisYear = new Date(now).getUTCFullYear();
+    let year = Math.floor(thisYear / 100) * 100 + Number(match[3]);
+    if (year > thisYear + 50) year -= 100;
+    parts = [match[1]!, match[2]!, year, match[4]!, match[5]!, match[6]!];
+  } else if ((match = ASCTIME_DATE.exec(text))) parts = [match[2]!.trim(), match[1]!, Number(match[6]), match[3]!, match[4]!, match[5]!];
+  if (!parts) return undefined;
+  const [day, month, year, hours, minutes, seconds] = parts;
+  const monthIndex = MONTHS.indexOf(month);
+  const time = Date.UTC(year, monthIndex, Number(day), Number(hours), Number(minutes), Number(seconds));
+  // 31 Feb or 25:00:00 are no dates: Date.UTC would roll them over.
+  const check = new Date(time);
+  if (check.getUTCDate() !== Number(day) || check.getUTCMonth() !== monthIndex || check.getUTCHours() !== Number(hours) || check.getUTCMinutes() !== Number(minutes)) return undefined;
+  if (Number(seconds) > 59) return undefined;
+  return time;
 }

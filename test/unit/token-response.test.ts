@@ -87,6 +87,22 @@ describe('processTokenResponse: errors', () => {
     expect(parseRetryAfter('soon', NOW)).toBeUndefined();
     expect(parseRetryAfter(null, NOW)).toBeUndefined();
   });
+  it('Retry-After: the three HTTP-date forms a recipient must accept (RFC 9110 §5.6.7), in UTC', () => {
+    const at = Date.UTC(2026, 11, 1, 12, 0, 0);
+    expect(parseRetryAfter('Tue, 01 Dec 2026 12:00:05 GMT', at)).toBe(5000);
+    expect(parseRetryAfter('Tuesday, 01-Dec-26 12:00:07 GMT', at)).toBe(7000);
+    // asctime has no zone: it is UTC, whatever the machine's time zone.
+    expect(parseRetryAfter('Tue Dec  1 12:00:09 2026', at)).toBe(9000);
+    expect(parseRetryAfter('Tue, 01 Dec 2026 11:00:00 GMT', at)).toBe(0);
+  });
+  it('Retry-After that is neither delay-seconds nor an HTTP-date is no wait at all (not a wait of 0, which would say "repeat at once")', () => {
+    const at = Date.UTC(2026, 11, 1, 12, 0, 0);
+    for (const value of ['-5', '1.5', '1e3', '+5', '2026-12-01T12:00:05Z', 'Tue, 31 Feb 2026 12:00:05 GMT', 'Tue, 01 Dec 2026 25:00:05 GMT', 'Tue, 01 Dec 2026 12:00:05 UTC', 'Tue, 1 Dec 2026 12:00:05 GMT']) {
+      expect(parseRetryAfter(value, at), value).toBeUndefined();
+    }
+    // A 503 with such a header carries no retryAfterMs: the retry rules treat it as a plain 503.
+    expect(error(() => processTokenResponse(generic, respond(503, 'busy', { 'retry-after': '-5' }), NOW)).retryAfterMs).toBeUndefined();
+  });
 });
 
 describe('processTokenResponse: expires_in bounds', () => {
