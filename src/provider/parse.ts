@@ -89,7 +89,10 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
     case 'invalid_key':
       return 'is not an allowed key';
     case 'too_small':
-      return issue.origin === 'array' ? `must have at least ${issue.minimum} item(s)` : `must be at least ${issue.minimum}`;
+      if (issue.origin === 'array') return `must have at least ${issue.minimum} item(s)`;
+      if (issue.origin === 'string') return Number(issue.minimum) <= 1 ? 'must not be empty' : `must be at least ${issue.minimum} characters long`;
+      // z.positive() is an exclusive minimum: 0 itself is refused.
+      return issue.inclusive === false ? `must be greater than ${issue.minimum}` : `must be at least ${issue.minimum}`;
     case 'too_big':
       return `must be at most ${issue.maximum}`;
     default:

@@ -42,6 +42,9 @@ describe('parseProvider: what is wrong, and where', () => {
     ['a bad record key', { ...base, headers: { 'bad header': 'x' } }, 'headers.bad header', 'provider "headers.bad header" is not an allowed key'],
     ['an empty list', { ...base, token: { ...base.token, authMethods: [] } }, 'token.authMethods', 'provider "token.authMethods" must have at least 1 item(s)'],
     ['a negative number', { ...base, issuer: 'https://as.example', openid: { jwksUri: 'https://as.example/jwks', clockToleranceS: -1 } }, 'openid.clockToleranceS', 'provider "openid.clockToleranceS" must be at least 0'],
+    // z.positive(): 0 is refused, and the message says so (it said "must be at least 0").
+    ['zero where it must be positive', { ...base, authorization: { url: 'https://as.example/authorize', codeLifetimeMs: 0 } }, 'authorization.codeLifetimeMs', 'provider "authorization.codeLifetimeMs" must be greater than 0'],
+    ['an empty string', { ...base, name: '' }, 'name', 'provider "name" must not be empty'],
   ])('%s', (_what, data, field, message) => {
     const e = invalid(data);
     expect(e.field).toBe(field);
