@@ -109,6 +109,13 @@ export function checkCallback(callback: unknown, expected: CallbackExpectation):
   }
   for (const name of SINGLE_PARAMETERS) if (params.getAll(name).length > 1) throw duplicated(name);
 
+  const issuer = expected.provider.issuer;
+  const iss = params.get('iss');
+  // RFC 9207 §2.4: a response from another issuer is refused before anything in it is believed, its
+  // `error` too ("clients MUST NOT assume that the error originates from the intended authorization server").
+  if (issuer !== undefined && iss !== null && iss !== issuer) {
+    throw new OAuthError('invalid_callback', `callback "iss" is ${iss}, expected ${issuer}`, { field: 'callback.iss' });
+  }
   const error = params.get('error');
   if (error !== null) {
     if (error === '' || error.length > MAX_ERROR_LENGTH || !ERROR_CHARSET.test(error)) {
@@ -123,16 +130,9 @@ export function checkCallback(callback: unknown, expected: CallbackExpectation):
       serverCode: error,
     });
   }
-  const issuer = expected.provider.issuer;
-  if (issuer !== undefined) {
-    const iss = params.get('iss');
-    // RFC 9207 §2.4: a missing `iss` is refused when the server is known to send it; a present one must match.
-    const required = expected.provider.authorization?.requiresIss ?? true;
-    if ((iss === null && required) || (iss !== null && iss !== issuer)) {
-      throw new OAuthError('invalid_callback', iss === null ? `callback has no "iss" (expected ${issuer})` : `callback "iss" is ${iss}, expected ${issuer}`, {
-        field: 'callback.iss',
-      });
-    }
+  // A missing `iss` is refused when the server is known to send it (an error answer without one is taken as it is).
+  if (issuer !== undefined && iss === null && (expected.provider.authorization?.requiresIss ?? true)) {
+    throw new OAuthError('invalid_callback', `callback has no "iss" (expected ${issuer})`, { field: 'callback.iss' });
   }
   const code = params.get('code');
   if (code === null || code === '') throw new OAuthError('invalid_callback', 'callback has no "code"', { field: 'callback.code' });

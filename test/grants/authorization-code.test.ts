@@ -228,6 +228,17 @@ describe('the callback URL itself is checked against the redirect URI', () => {
     expect((await client.completeAuthorization(genuine.href)).accessToken).toBeTruthy();
   });
 
+  it("an error callback in another issuer's name (RFC 9207) is refused and does not end the user's flow", async () => {
+    const { fake, storage } = setup();
+    // Poe's data with an issuer that does not always send iss: an iss that is present must be this one.
+    const provider = { ...poe, issuer: 'https://poe.com', authorization: { ...poe.authorization!, requiresIss: false } };
+    const client = createOAuthClient({ provider, clientId: 'app', redirectUri: REDIRECT, http: fake.fetch, storage });
+    const { url, state } = await client.startAuthorization();
+    const forged = `${REDIRECT}?state=${encodeURIComponent(state)}&error=access_denied&iss=${encodeURIComponent('https://evil.example')}`;
+    expect(await rejection(client.completeAuthorization(forged))).toMatchObject({ code: 'invalid_callback', field: 'callback.iss' });
+    expect((await client.completeAuthorization(await fake.approve(url))).accessToken).toBeTruthy();
+  });
+
   it('matchRedirectUri: another host or path is refused; the redirect URI itself is accepted', async () => {
     const { fake, storage } = setup();
     const client = createOAuthClient({ provider: poe, clientId: 'app', redirectUri: REDIRECT, http: fake.fetch, storage, matchRedirectUri: true });

@@ -35,6 +35,14 @@ describe('checkCallback', () => {
     expect(fail('https://app/cb?code=C&state=S1&iss=https%3A%2F%2Fevil.example', expected)).toMatchObject({ code: 'invalid_callback', field: 'callback.iss' });
     expect(fail('https://app/cb?code=C&state=S1', expected)).toMatchObject({ code: 'invalid_callback', field: 'callback.iss' });
   });
+  it("an error answer from another issuer is refused as invalid_callback, not believed (RFC 9207 §2.4); one without iss is taken as sent", () => {
+    const expected = { provider: withIssuer, state: 'S1' };
+    const forged = fail('https://app/cb?state=S1&error=access_denied&iss=https%3A%2F%2Fevil.example', expected);
+    expect(forged).toMatchObject({ code: 'invalid_callback', field: 'callback.iss', message: 'callback "iss" is https://evil.example, expected https://as.example' });
+    expect(forged.serverCode).toBeUndefined();
+    expect(fail('https://app/cb?state=S1&error=access_denied&iss=https%3A%2F%2Fas.example', expected)).toMatchObject({ code: 'access_denied', field: 'callback.error' });
+    expect(fail('https://app/cb?state=S1&error=access_denied', expected)).toMatchObject({ code: 'access_denied', field: 'callback.error' });
+  });
   it('requiresIss: false (RFC 9207 §2.4, a server that does not send iss): a missing iss is accepted, a wrong one still refused', () => {
     const lenient = genericOAuth2({ issuer: 'https://as.example', requiresIss: false, authorizationEndpoint: 'https://as.example/a', tokenEndpoint: 'https://as.example/t' });
     const expected = { provider: lenient, state: 'S1' };
