@@ -35,7 +35,9 @@ export function isSafeToRepeat(provider: Provider, error: unknown): boolean {
   if (error.requestSent === false) return true;
   if (error.status === 429) return true;
   if (error.status === 503 && error.retryAfterMs !== undefined) return true;
-  return error.status !== undefined && provider.token.retryableErrors.includes(error.code);
+  // The provider's list names codes as its server sends them: a code grantflow does not know is
+  // `unknown_error` with the code in serverCode, as tokenErrorFrom judged it.
+  return error.status !== undefined && provider.token.retryableErrors.includes(error.serverCode ?? error.code);
 }
 
 /** The error of a request not repeated because it may have been processed: no longer retryable, and says why. */

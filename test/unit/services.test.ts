@@ -2,7 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OAuthError, toOAuthError } from '../../src/errors.js';
-import { backoffDelay, canRetry } from '../../src/grants/retry.js';
+import { backoffDelay, canRetry, isSafeToRepeat } from '../../src/grants/retry.js';
+import { tokenErrorFrom } from '../../src/provider/token-response.js';
+import { genericOAuth2 } from '../../src/providers/index.js';
 import { resolveServices } from '../../src/services/defaults.js';
 import { memoryStorage } from '../../src/services/memory-storage.js';
 import { sendRequest } from '../../src/services/send.js';
@@ -60,6 +62,22 @@ describe('retry', () => {
     expect(canRetry(transient, 4, policy)).toBe(false);
     expect(canRetry(new OAuthError('invalid_grant', 'x'), 1, policy)).toBe(false);
     expect(canRetry(new Error('x'), 1, policy)).toBe(false);
+  });
+  it("a code the provider's data calls safe to repeat is judged by the code the server sent, known to grantflow or not", () => {
+    const answer = (error: string) => ({ status: 400, headers: new Headers(), text: JSON.stringify({ error }) });
+    const busy = genericOAuth2({ id: 'as', tokenEndpoint: 'https://as.example/t', retryableErrors: ['busy'] });
+    const listed = tokenErrorFrom(busy, answer('busy'), 0);
+    expect(listed).toMatchObject({ code: 'unknown_error', serverCode: 'busy', retryable: true });
+    expect(isSafeToRepeat(busy, listed)).toBe(true);
+    // "unknown_error" in the list names a server code "unknown_error", not every code grantflow does not know.
+    const catchAll = genericOAuth2({ id: 'as', tokenEndpoint: 'https://as.example/t', retryableErrors: ['unknown_error'] });
+    const other = tokenErrorFrom(catchAll, answer('whatever'), 0);
+    expect(other).toMatchObject({ code: 'unknown_error', serverCode: 'whatever', retryable: false });
+    expect(isSafeToRepeat(catchAll, other)).toBe(false);
+    // A known code is judged as before.
+    const poeLike = genericOAuth2({ id: 'as', tokenEndpoint: 'https://as.example/t', retryableErrors: ['server_error'] });
+    expect(isSafeToRepeat(poeLike, tokenErrorFrom(poeLike, answer('server_error'), 0))).toBe(true);
+    expect(isSafeToRepeat(poeLike, tokenErrorFrom(poeLike, answer('invalid_grant'), 0))).toBe(false);
   });
 });
 
