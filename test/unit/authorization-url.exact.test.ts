@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { OAuthError } from '../../src/errors.js';
 import { authorizationParams, buildAuthorizationUrl, buildPushedAuthorizationUrl, redirectUriToSend, type AuthorizationUrlOptions } from '../../src/provider/authorization-url.js';
 import { parseProvider } from '../../src/provider/parse.js';
 import { genericOAuth2, openRouter, poe } from '../../src/providers/index.js';
+import { thrown } from '../support/oauth-error.js';
 
 /**
  * Written against the survivors of a mutation run over src/provider/authorization-url.ts: the
@@ -21,15 +21,6 @@ const base = (overrides: Partial<AuthorizationUrlOptions> = {}): AuthorizationUr
   state: 'S',
   ...overrides,
 });
-const thrown = (fn: () => unknown): OAuthError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError');
-};
 
 describe('buildAuthorizationUrl: the exact URL', () => {
   it('every parameter, in order, form-encoded', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { OAuthError } from '../../src/errors.js';
 import { chooseClientAuth, clientAuthStrategies } from '../../src/provider/client-auth.js';
 import type { ClientAuthMethod } from '../../src/provider/schema.js';
 import { genericOAuth2, openRouter, pathOfExile, poe, poems } from '../../src/providers/index.js';
+import { thrown } from '../support/oauth-error.js';
 
 /**
  * Written against the survivors of a mutation run over src/provider/client-auth.ts: every branch
@@ -10,15 +10,6 @@ import { genericOAuth2, openRouter, pathOfExile, poe, poems } from '../../src/pr
  */
 
 const provider = (authMethods: ClientAuthMethod[], id = 'as') => genericOAuth2({ id, tokenEndpoint: 'https://as.example/token', authMethods });
-const thrown = (fn: () => unknown): OAuthError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError');
-};
 const decodeBasic = (header: string) => {
   expect(header.startsWith('Basic ')).toBe(true);
   return new TextDecoder().decode(Uint8Array.from(atob(header.slice(6)), (c) => c.charCodeAt(0)));

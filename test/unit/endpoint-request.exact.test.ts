@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from 'jose';
-import { OAuthError } from '../../src/errors.js';
 import { buildEndpointRequest } from '../../src/grants/endpoint-request.js';
 import { parseProvider } from '../../src/provider/parse.js';
 import { poems } from '../../src/providers/index.js';
+import { thrown } from '../support/oauth-error.js';
 
 const endpoint = { url: 'https://as.example/other' };
 const json = parseProvider({
@@ -17,15 +17,6 @@ const json = parseProvider({
 const client = { clientId: 'app', userAgent: 'OAuth app/1.0' };
 const form = (body: string) => Object.fromEntries(new URLSearchParams(body));
 
-function thrown(run: () => unknown): OAuthError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError');
-}
 
 describe('buildEndpointRequest', () => {
   it('a form POST to the endpoint’s URL, whatever the token endpoint’s body, without grant_type, with the provider’s headers', () => {

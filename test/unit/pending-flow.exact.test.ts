@@ -7,7 +7,7 @@ import { parseProvider } from '../../src/provider/parse.js';
 import { euRouter, genericOAuth2 } from '../../src/providers/index.js';
 import { revealSecret } from '../../src/secret.js';
 import { resolveServices } from '../../src/services/defaults.js';
-import { OAuthError } from '../../src/index.js';
+import { thrown } from '../support/oauth-error.js';
 
 const oidc = genericOAuth2({
   id: 'op',
@@ -27,15 +27,6 @@ async function started(input: Partial<AuthorizationCodeContext['input']>, provid
   return { input: full, flow, attempt: 0 };
 }
 
-function thrown(run: () => unknown): OAuthError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError');
-}
 
 const decode = (record: unknown, provider = oidc, state = 'st', c: typeof client | { clientId: string; redirectUri?: string } = client) =>
   decodePendingFlow(JSON.stringify(record), { provider, client: c as typeof client, state });

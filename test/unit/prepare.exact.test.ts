@@ -1,24 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from 'jose';
-import { OAuthError } from '../../src/errors.js';
 import { prepareGrant, secretsFor } from '../../src/grants/prepare.js';
 import { parseProvider } from '../../src/provider/parse.js';
 import { genericOAuth2, pathOfExile, poems } from '../../src/providers/index.js';
+import { thrown } from '../support/oauth-error.js';
 
 const tokenEndpoint = 'https://as.example/token';
 const provider = genericOAuth2({ id: 'as', authorizationEndpoint: 'https://as.example/authorize', tokenEndpoint });
 const client = { clientId: 'app', redirectUri: 'https://app.example/cb' };
 const keyed = (apiKey: Record<string, unknown>) => parseProvider({ id: 'k', name: 'K', token: { url: tokenEndpoint }, apiKey, grants: { client_credentials: {} } });
 
-function thrown(run: () => unknown): OAuthError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError');
-}
 
 describe('prepareGrant', () => {
   it('returns the parsed provider and the auth method', () => {

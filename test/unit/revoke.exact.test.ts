@@ -5,6 +5,7 @@ import { parseProvider } from '../../src/provider/parse.js';
 import type { RawResponse } from '../../src/provider/token-response.js';
 import { genericOAuth2 } from '../../src/providers/index.js';
 import { resolveServices } from '../../src/services/defaults.js';
+import { thrown } from '../support/oauth-error.js';
 
 const tokenEndpoint = 'https://as.example/token';
 const revocationEndpoint = 'https://as.example/revoke';
@@ -13,15 +14,6 @@ const client = { clientId: 'app' };
 const form = (body: string) => Object.fromEntries(new URLSearchParams(body));
 const answer = (status: number, text = '', headers: Record<string, string> = {}): RawResponse => ({ status, text, headers: new Headers(headers) });
 
-function thrown(run: () => unknown): OAuthError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError');
-}
 
 async function rejection(promise: Promise<unknown>): Promise<OAuthError> {
   try {

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createOAuthClient, memoryStorage, OAuthError, type Storage } from '../../src/index.js';
+import { createOAuthClient, memoryStorage, type Storage } from '../../src/index.js';
 import { buildRevocationRequest, processRevocationResponse, revokeTokenSet } from '../../src/grants/revoke.js';
 import { tokensKey } from '../../src/grants/storage-keys.js';
 import { parseProvider } from '../../src/provider/parse.js';
 import type { RawResponse } from '../../src/provider/token-response.js';
 import { resolveServices } from '../../src/services/defaults.js';
 import { genericOAuth2, poe } from '../../src/providers/index.js';
+import { thrown } from '../support/oauth-error.js';
 
 const tokenEndpoint = 'https://as.example/token';
 const revocationEndpoint = 'https://as.example/revoke';
@@ -14,15 +15,6 @@ const client = { clientId: 'my app' };
 const form = (body: string) => Object.fromEntries(new URLSearchParams(body));
 const answer = (status: number, text = '', headers: Record<string, string> = {}): RawResponse => ({ status, text, headers: new Headers(headers) });
 
-function thrown(run: () => unknown): OAuthError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError');
-}
 
 describe('provider data: revocation', () => {
   it('genericOAuth2({ revocationEndpoint }) sets it; body defaults to form, authMethods to the token endpoint’s', () => {

@@ -1,23 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { OAuthError } from '../../src/errors.js';
 import { parseProvider } from '../../src/provider/parse.js';
 import { resolveScopes } from '../../src/provider/scopes.js';
 import { genericOAuth2, openRouter, pathOfExile, poe } from '../../src/providers/index.js';
+import { thrown } from '../support/oauth-error.js';
 
 /**
  * Written against the survivors of a mutation run over src/provider/scopes.ts: pattern matching
  * (exact and `prefix*`), defaults, required scopes and their order, each refusal's message and field.
  */
 
-const thrown = (fn: () => unknown): OAuthError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError');
-};
 const withRules = (rules: Record<string, unknown>) =>
   parseProvider({ ...genericOAuth2({ id: 'as', tokenEndpoint: 'https://as.example/token' }), grants: { client_credentials: rules } });
 

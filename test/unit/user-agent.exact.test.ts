@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { OAuthError } from '../../src/errors.js';
 import { parseProvider } from '../../src/provider/parse.js';
 import { checkUserAgent, runtimeSendsUserAgent } from '../../src/provider/user-agent.js';
 import { genericOAuth2, pathOfExile } from '../../src/providers/index.js';
+import { thrown } from '../support/oauth-error.js';
 
 /**
  * Written against the survivors of a mutation run over src/provider/user-agent.ts: the template
@@ -10,15 +10,6 @@ import { genericOAuth2, pathOfExile } from '../../src/providers/index.js';
  * info after a space), the messages, and the runtime default for a missing User-Agent.
  */
 
-const thrown = (fn: () => unknown): OAuthError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError');
-};
 const ok = (userAgent: string | undefined, clientId = 'tool', provider = pathOfExile) =>
   checkUserAgent(provider, { clientId, ...(userAgent === undefined ? {} : { userAgent }) }, { userAgentHeader: true });
 const refused = (userAgent: string | undefined, clientId = 'tool', provider = pathOfExile) => thrown(() => ok(userAgent, clientId, provider));
