@@ -14,7 +14,8 @@ import type { SmokeResult } from './smoke.js';
  * same app (smoke.ts: the code flow with PKCE, a replayed callback, a rotating refresh, client
  * credentials with a secret and with an RS256 assertion, logout, an inspector that sees no secret)
  * runs on the real runtimes, installed from npm as devDependencies (bun, deno, workerd), bundled by
- * esbuild as an app would bundle it: platform neutral, xstate, zod and jose bundled. And an OpenID
+ * esbuild as an app would bundle it: platform neutral, xstate, zod and jose bundled (grantflow from
+ * its sources, so no build is needed). And an OpenID
  * sign-in through PAR with DPoP (smoke-openid.ts) from each runtime over real HTTP to oidc-provider,
  * which runs here in Node on 127.0.0.1.
  */
@@ -22,23 +23,6 @@ const root = resolve(import.meta.dirname, '../..');
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
 const OPENID_STEPS = ['discovery', 'pushed authorization', 'id_token', 'userinfo and fetch', 'refresh'];
 const STEPS = ['code+pkce', 'replay refused', 'refresh', 'client credentials (secret)', 'logout', 'client credentials (private_key_jwt)', 'inspection without secrets'];
-
-/** The package's public specifiers, resolved to the sources (no build needed to run the tests). */
-const ENTRIES: Record<string, string> = {
-  grantflow: 'src/index.ts',
-  'grantflow/providers': 'src/providers/index.ts',
-  'grantflow/testing': 'src/testing/index.ts',
-};
-const fromSources: esbuild.Plugin = {
-  name: 'grantflow-sources',
-  setup(build) {
-    build.onResolve({ filter: /^grantflow(\/|$)/ }, (args) => {
-      const entry = ENTRIES[args.path];
-      if (!entry) throw new Error(`no source entry for ${args.path}`);
-      return { path: join(root, entry) };
-    });
-  },
-};
 
 let dir: string;
 
@@ -53,7 +37,6 @@ async function bundle(contents: string, outfile: string, define: Record<string, 
     conditions: ['worker', 'browser'],
     target: 'es2022',
     outfile: join(dir, outfile),
-    plugins: [fromSources],
     logLevel: 'error',
   });
 }

@@ -5,7 +5,7 @@
  * resource request with a proof, and a refresh bound to the same key — jose and WebCrypto on the
  * runtime itself. The user's part (sign-in, consent) is done by the test, at `approver`.
  */
-import { createOAuthClient, discoverProvider, memoryStorage, type Http } from 'grantflow';
+import { createOAuthClient, discoverProvider, memoryStorage, type Http } from '../../src/index.js';
 
 export interface OpenIdSmokeOptions {
   issuer: string;

@@ -5,9 +5,9 @@
  * bundled by esbuild from dist/ (test/runtimes/runtimes.test.ts), against grantflow's own fakes:
  * no Node API, no network.
  */
-import { createOAuthClient, memoryStorage, OAuthError } from 'grantflow';
-import { pathOfExile, poems } from 'grantflow/providers';
-import { fakePathOfExile, fakePoems } from 'grantflow/testing';
+import { createOAuthClient, memoryStorage, OAuthError } from '../../src/index.js';
+import { pathOfExile, poems } from '../../src/providers/index.js';
+import { fakePathOfExile, fakePoems } from '../../src/testing/index.js';
 
 export interface SmokeResult {
   runtime: string;
