@@ -36,23 +36,25 @@ const KB = 1000;
  * from the sources and 6.1 KB from dist/, with their heavy parts (id_token checks, JWKS, DPoP keys
  * and proofs, UserInfo) loaded lazily. Lowered the same day when the machines became droppable
  * one by one (each registers its implementations through a pure-annotated call): dist/ lost 2.3 KB;
- * then raised by 0.3 KB when the retry and lock settings came to be checked in resolveServices.
+ * then raised by 0.3 KB when the retry and lock settings came to be checked in resolveServices, and
+ * by 0.4 KB for a Retry-After read by RFC 9110's grammar (the three HTTP-date forms) instead of
+ * Date.parse, iss checked before error, and clearer provider messages.
  */
 export const BUDGETS = {
-  'facade + code': { budget: 35 * KB, goal: 8 * KB },
-  'facade + code + xstate': { budget: 48.5 * KB, goal: 22 * KB },
-  grantflow: { budget: 40.5 * KB, goal: null },
-  'grantflow/machines': { budget: 34 * KB, goal: null },
+  'facade + code': { budget: 35.5 * KB, goal: 8 * KB },
+  'facade + code + xstate': { budget: 49 * KB, goal: 22 * KB },
+  grantflow: { budget: 41 * KB, goal: null },
+  'grantflow/machines': { budget: 34.5 * KB, goal: null },
   // An app that runs the code machine itself, without the facade: since 2026-12-01 each machine
   // registers its own implementations, so provideServices no longer brings every grant's code.
-  'machines: code grant': { budget: 26.5 * KB, goal: null },
-  'grantflow/providers': { budget: 11.1 * KB, goal: null },
+  'machines: code grant': { budget: 27 * KB, goal: null },
+  'grantflow/providers': { budget: 11.5 * KB, goal: null },
   'grantflow/testing': { budget: 12 * KB, goal: null },
   // Goal from issue 10: sign-in, callback, getAccessToken and logout of a single-page app. Not met
   // yet: it carries the whole facade (four grant machines, the zod provider schema). Since
   // 2026-12-01 it exports indexedDbStorage (+1.4 KB), the storage DPoP keys are safe in.
-  'grantflow/browser': { budget: 38.5 * KB, goal: 10 * KB },
-  'grantflow/oidc': { budget: 6.7 * KB, goal: null },
+  'grantflow/browser': { budget: 39 * KB, goal: 10 * KB },
+  'grantflow/oidc': { budget: 7 * KB, goal: null },
   'grantflow/dpop': { budget: 10.4 * KB, goal: null },
 };
 
