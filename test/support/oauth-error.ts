@@ -11,3 +11,14 @@ export function thrown(run: () => unknown): OAuthError {
   }
   throw new Error('expected an OAuthError');
 }
+
+/** The OAuthError that `promise` rejects with; the test fails when it resolves or rejects with something else. */
+export async function rejected(promise: Promise<unknown>): Promise<OAuthError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(OAuthError);
+    return error as OAuthError;
+  }
+  throw new Error('expected an OAuthError');
+}

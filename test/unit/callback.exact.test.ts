@@ -3,6 +3,7 @@ import { OAuthError } from '../../src/errors.js';
 import { callbackState, checkCallback, type CallbackExpectation } from '../../src/provider/callback.js';
 import { parseProvider } from '../../src/provider/parse.js';
 import { genericOAuth2, poe } from '../../src/providers/index.js';
+import { thrown } from '../support/oauth-error.js';
 
 /**
  * Written against the survivors of a mutation run over src/provider/callback.ts: exact messages and
@@ -13,15 +14,7 @@ import { genericOAuth2, poe } from '../../src/providers/index.js';
 const ISSUER = 'https://as.example';
 const withIssuer = genericOAuth2({ issuer: ISSUER, authorizationEndpoint: `${ISSUER}/a`, tokenEndpoint: `${ISSUER}/t` });
 const expectation: CallbackExpectation = { provider: poe, state: 'S1' };
-const fail = (url: unknown, expected: CallbackExpectation = expectation): OAuthError => {
-  try {
-    checkCallback(url, expected);
-  } catch (e) {
-    expect(e).toBeInstanceOf(OAuthError);
-    return e as OAuthError;
-  }
-  throw new Error('expected a refusal');
-};
+const fail = (url: unknown, expected: CallbackExpectation = expectation): OAuthError => thrown(() => checkCallback(url, expected));
 
 describe('checkCallback: the callback string', () => {
   it.each([

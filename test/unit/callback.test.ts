@@ -2,17 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { OAuthError } from '../../src/errors.js';
 import { callbackState, checkCallback, type CallbackExpectation } from '../../src/provider/callback.js';
 import { genericOAuth2, poe } from '../../src/providers/index.js';
+import { thrown } from '../support/oauth-error.js';
 
 const withIssuer = genericOAuth2({ issuer: 'https://as.example', authorizationEndpoint: 'https://as.example/a', tokenEndpoint: 'https://as.example/t' });
 const expectation = { provider: poe, state: 'S1' };
-const fail = (url: unknown, expected: CallbackExpectation = expectation): OAuthError => {
-  try {
-    checkCallback(url, expected);
-  } catch (e) {
-    return e as OAuthError;
-  }
-  throw new Error('expected a refusal');
-};
+const fail = (url: unknown, expected: CallbackExpectation = expectation): OAuthError => thrown(() => checkCallback(url, expected));
 
 describe('checkCallback', () => {
   it('returns the code of a good callback, full URL or query string alone', () => {

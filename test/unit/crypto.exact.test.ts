@@ -4,6 +4,7 @@ import { base64url } from '../../src/crypto/base64url.js';
 import { ASSERTION_LIFETIME_S, ASSERTION_TYPE, importSigningKey, MIN_RSA_BITS, signClientAssertion, type PrivateKeyInput } from '../../src/crypto/client-assertion.js';
 import { codeChallenge, createPkcePair, createState, timingSafeEqual } from '../../src/crypto/pkce.js';
 import { OAuthError } from '../../src/errors.js';
+import { rejected } from '../support/oauth-error.js';
 
 /**
  * Written against the survivors of a mutation run over src/crypto (see TOOLCHAIN.md, Mutation
@@ -22,15 +23,7 @@ function countingRandom() {
   return { random, asked };
 }
 
-async function refusal(input: unknown): Promise<OAuthError> {
-  try {
-    await importSigningKey(input as PrivateKeyInput);
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = (input: unknown) => rejected(importSigningKey(input as PrivateKeyInput));
 
 describe('base64url', () => {
   it('replaces every + and / and strips all padding (RFC 4648 §5)', () => {

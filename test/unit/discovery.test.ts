@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { checkCallback } from '../../src/provider/callback.js';
 import { discoverProvider, wellKnownUrls } from '../../src/discovery/discover.js';
-import { OAuthError } from '../../src/errors.js';
 import { parseProvider } from '../../src/provider/parse.js';
 import type { Http } from '../../src/services/types.js';
+import { rejected } from '../support/oauth-error.js';
 
 const ISSUER = 'https://as.example';
 const metadata = (issuer = ISSUER, extra: Record<string, unknown> = {}) => ({
@@ -35,15 +35,7 @@ function scripted(routes: Record<string, unknown>): { http: Http; seen: Seen[] }
   return { http, seen };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<OAuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = rejected;
 
 describe('discoverProvider: well-known URIs', () => {
   it('RFC 8414 inserts the well-known segment between host and path; OpenID appends it; a terminating / is removed', () => {

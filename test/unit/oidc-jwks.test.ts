@@ -1,9 +1,9 @@
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OAuthError } from '../../src/errors.js';
 import { createJwksCache, DEFAULT_JWKS_COOLDOWN_MS, DEFAULT_JWKS_MAX_AGE_MS } from '../../src/oidc/index.js';
 import { resolveServices } from '../../src/services/defaults.js';
 import type { Http } from '../../src/services/types.js';
+import { rejected } from '../support/oauth-error.js';
 
 const URI = 'https://op.example/jwks';
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
@@ -45,15 +45,7 @@ function setup(initial: () => JWK[], options?: Parameters<typeof createJwksCache
 
 const sign = (pair: KeyPair, kid: string) => new SignJWT({ sub: 's' }).setProtectedHeader({ alg: 'RS256', kid }).sign(pair.privateKey);
 
-async function refusal(promise: Promise<unknown>): Promise<OAuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = rejected;
 
 describe('createJwksCache: fetching and caching', () => {
   it('GETs the jwks_uri with Accept: application/json; the key it returns verifies a token', async () => {

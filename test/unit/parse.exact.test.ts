@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OAuthError } from '../../src/errors.js';
 import { defineProvider, parseProvider } from '../../src/provider/parse.js';
+import { thrown } from '../support/oauth-error.js';
 
 /**
  * Written against the survivors of a mutation run over src/provider/parse.ts: the message for each
@@ -13,14 +14,9 @@ import { defineProvider, parseProvider } from '../../src/provider/parse.js';
 const base = { id: 'x', name: 'X', token: { url: 'https://as.example/token' }, grants: { client_credentials: {} } };
 const withCode = { ...base, authorization: { url: 'https://as.example/a' }, grants: { authorization_code: {} } };
 function invalid(data: unknown): OAuthError {
-  try {
-    parseProvider(data);
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    expect((error as OAuthError).code).toBe('invalid_provider');
-    return error as OAuthError;
-  }
-  throw new Error('expected invalid_provider');
+  const error = thrown(() => parseProvider(data));
+  expect(error.code).toBe('invalid_provider');
+  return error;
 }
 
 describe('parseProvider: what is wrong, and where', () => {

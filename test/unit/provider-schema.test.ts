@@ -4,18 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { OAuthError } from '../../src/errors.js';
 import { parseProvider } from '../../src/provider/parse.js';
 import { euRouter, genericOAuth2, openRouter, pathOfExile, poe, poems } from '../../src/providers/index.js';
+import { thrown } from '../support/oauth-error.js';
 
 const builtIn = { poe, pathOfExile, openRouter, euRouter, poems, generic: genericOAuth2({ authorizationEndpoint: 'https://as.example/a', tokenEndpoint: 'https://as.example/t' }) };
 
 function invalid(data: unknown): OAuthError {
-  try {
-    parseProvider(data);
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    expect((error as OAuthError).code).toBe('invalid_provider');
-    return error as OAuthError;
-  }
-  throw new Error('expected invalid_provider');
+  const error = thrown(() => parseProvider(data));
+  expect(error.code).toBe('invalid_provider');
+  return error;
 }
 
 function hasFunction(value: unknown): boolean {

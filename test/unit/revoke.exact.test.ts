@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { OAuthError } from '../../src/errors.js';
 import { buildRevocationRequest, processRevocationResponse, requireRevocation, revokeToken, revokeTokenSet } from '../../src/grants/revoke.js';
 import { parseProvider } from '../../src/provider/parse.js';
 import type { RawResponse } from '../../src/provider/token-response.js';
 import { genericOAuth2 } from '../../src/providers/index.js';
 import { resolveServices } from '../../src/services/defaults.js';
 import { thrown } from '../support/oauth-error.js';
+import { rejected } from '../support/oauth-error.js';
 
 const tokenEndpoint = 'https://as.example/token';
 const revocationEndpoint = 'https://as.example/revoke';
@@ -15,15 +15,7 @@ const form = (body: string) => Object.fromEntries(new URLSearchParams(body));
 const answer = (status: number, text = '', headers: Record<string, string> = {}): RawResponse => ({ status, text, headers: new Headers(headers) });
 
 
-async function rejection(promise: Promise<unknown>): Promise<OAuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError');
-}
+const rejection = rejected;
 
 /** An HTTP service that records each request and answers with the next of `answers` (the last one repeated). */
 function recording(...answers: Array<() => Response>) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { OAuthError } from '../../src/errors.js';
 import { parseProvider } from '../../src/provider/parse.js';
 import { capDescription, endpointErrorFrom, parseJsonObject, parseRetryAfter, processTokenResponse, tokenErrorFrom } from '../../src/provider/token-response.js';
 import { genericOAuth2, openRouter, poe } from '../../src/providers/index.js';
+import { thrown } from '../support/oauth-error.js';
 
 /**
  * Written against the survivors of a mutation run over src/provider/token-response.ts: the exact
@@ -18,15 +18,7 @@ const respond = (status: number, body: unknown, headers: Record<string, string> 
   headers: new Headers(headers),
   text: typeof body === 'string' ? body : JSON.stringify(body),
 });
-const error = (fn: () => unknown): OAuthError => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OAuthError);
-    return e as OAuthError;
-  }
-  throw new Error('expected an OAuthError');
-};
+const error = thrown;
 const ok = (body: unknown, provider = generic, status = 200) => processTokenResponse(provider, respond(status, body), NOW);
 const refused = (body: unknown, provider = generic, status = 200) => error(() => ok(body, provider, status));
 const withStatusErrors = (statusErrors: Record<string, string>, retryableErrors?: string[]) =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { OAuthError } from '../../src/errors.js';
 import { parseRetryAfter, processTokenResponse } from '../../src/provider/token-response.js';
 import { euRouter, genericOAuth2, openRouter, poe } from '../../src/providers/index.js';
+import { thrown } from '../support/oauth-error.js';
 
 const NOW = 1_000_000;
 const generic = genericOAuth2({ tokenEndpoint: 'https://as.example/token' });
@@ -10,15 +10,7 @@ const respond = (status: number, body: unknown, headers: Record<string, string> 
   headers: new Headers(headers),
   text: typeof body === 'string' ? body : JSON.stringify(body),
 });
-function error(fn: () => unknown): OAuthError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OAuthError);
-    return e as OAuthError;
-  }
-  throw new Error('expected an OAuthError');
-}
+const error = thrown;
 
 describe('processTokenResponse: normalisation', () => {
   it('standard access_token, expires_in, refresh_token, scope; id_token kept in extra for the generic provider', () => {

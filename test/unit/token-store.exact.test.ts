@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { deleteRefusedTokens, readTokens, writeTokens } from '../../src/grants/token-store.js';
 import { tokensKey } from '../../src/grants/storage-keys.js';
-import { memoryStorage, OAuthError, type Storage } from '../../src/index.js';
+import { memoryStorage, type Storage } from '../../src/index.js';
 import { resolveServices } from '../../src/services/defaults.js';
+import { rejected } from '../support/oauth-error.js';
 
 const at = { providerId: 'p', clientId: 'c', key: 'user-1' };
 const key = tokensKey('p', 'c', 'user-1');
@@ -16,15 +17,7 @@ function withStorage(storage: Storage) {
   return resolveServices({ storage });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<OAuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(OAuthError);
-    return error as OAuthError;
-  }
-  throw new Error('expected an OAuthError');
-}
+const rejection = rejected;
 
 afterEach(() => {
   vi.restoreAllMocks();
